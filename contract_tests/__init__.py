@@ -1,0 +1,1 @@
+"""The property-based contract suite, generated from openapi.yaml."""

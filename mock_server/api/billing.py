@@ -1,0 +1,92 @@
+"""POST /billing: get or create the Stripe customer, optionally a checkout session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from connexion import context
+
+from ..clock import format_timestamp
+from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier
+from ..fixtures import Price
+from ..services import Services
+from ._scenario import operation
+
+SESSION_LIFETIME = dt.timedelta(hours=24)
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+_TIERS = {"messagePriceId": "message", "budgetPriceId": "budget"}
+
+
+def _check_url(field: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise InvalidUrl(f"{field} must be an absolute http(s) URL, got {value[:200]!r}.")
+
+
+def _price(services: Services, field: str, price_id: str) -> Price:
+    price = services.store.prices.get(price_id)
+    if price is None:
+        raise PriceNotFound(f"No price with id {price_id[:200]!r} ({field}).")
+    tier = _TIERS[field]
+    if price.tier != tier:
+        raise PriceWrongTier(f"Price {price_id!r} is a {price.tier}-tier price; {field} needs a {tier}-tier price.")
+    return price
+
+
+def _base_url(services: Services) -> str:
+    """Where the checkout page is served: the address the request came in on."""
+    if services.settings.checkout_base_url:
+        return services.settings.checkout_base_url
+    scope = context.scope
+    host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
+    if not _HOST.fullmatch(host):
+        server_host, server_port = scope.get("server") or (services.settings.host, services.settings.port)
+        host = f"{server_host}:{server_port}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+@operation("accountPrepareCheckoutSession")
+async def prepare_checkout_session(
+    services: Services, *, user: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    _check_url("successUrl", body["successUrl"])
+    _check_url("cancelUrl", body["cancelUrl"])
+    prices = {field: _price(services, field, body[field]) for field in _TIERS if field in body}
+    store = services.store
+    async with store.lock(user):
+        organization = store.get(user)
+        if not organization.get("stripeCustomerId"):
+            customer_id = await services.stripe.create_customer(
+                organization_id=user, email=organization["creator"], name=organization["name"]
+            )
+            organization = store.update(user, {"stripeCustomerId": customer_id})
+    answer = dict(organization)
+    if prices:
+        session_id = await services.stripe.create_checkout_session(
+            organization_id=user,
+            customer_id=organization["stripeCustomerId"],
+            price_ids=[price.id for price in prices.values()],
+            success_url=body["successUrl"],
+            cancel_url=body["cancelUrl"],
+        )
+        now = store.clock.now()
+        url = f"{_base_url(services)}/__mock__/checkout/{session_id}"
+        store.add_session(
+            {
+                "id": session_id,
+                "organizationId": user,
+                "customerId": organization["stripeCustomerId"],
+                "priceIds": {field: price.id for field, price in prices.items()},
+                "successUrl": body["successUrl"],
+                "cancelUrl": body["cancelUrl"],
+                "url": url,
+                "status": "open",
+                "createdAt": format_timestamp(now),
+                "expiresAt": format_timestamp(now + SESSION_LIFETIME),
+            }
+        )
+        answer.update(sessionId=session_id, url=url)
+    return answer, 200

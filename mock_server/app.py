@@ -1,0 +1,115 @@
+"""The app factory: wiring only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.exceptions import NonConformingResponse, ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.options import SwaggerUIOptions
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
+
+from .admin import AdminApp
+from .api import make_resolver
+from .asgi import MockServer, dispatch
+from .auth import security_map
+from .clock import Clock
+from .errors import ApiError, render, to_api_error
+from .fixtures import load_prices, load_tenants
+from .generate import generate_tenants
+from .ids import new_tracking_id
+from .scenarios import Scenarios
+from .services import Services
+from .settings import Settings
+from .spec import load_spec, register_date_format
+from .store import OrganizationStore
+from .stripe_stub import FakeStripe, StripeClient
+
+__all__ = ["create_app", "LOCAL_ORIGINS"]
+
+LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?"
+_HANDLED_STATUSES = (400, 401, 403, 404, 405, 406, 411, 413, 415, 422, 500, 501, 502, 503)
+_HANDLED_CLASSES: tuple[type[BaseException], ...] = (
+    ApiError,
+    UnicodeDecodeError,
+    NonConformingResponse,
+    ProblemException,
+    HTTPException,
+    Exception,
+)
+
+
+async def _render_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Connexion's and Starlette's errors, in the documented error body."""
+    state = request.scope.get("mock_server") or {}
+    error = to_api_error(exc, request.headers.get("authorization"))
+    headers: dict[str, Any] = {}
+    if error.status_code == 405 and isinstance(exc, HTTPException) and exc.headers:
+        headers.update(exc.headers)
+    return ConnexionResponse(
+        status_code=error.status_code,
+        body=render(error, state.get("tracking_id") or new_tracking_id()),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    store: OrganizationStore | None = None,
+    stripe: StripeClient | None = None,
+    *,
+    clock: Clock | None = None,
+) -> MockServer:
+    """Build the mock: Connexion serving ``openapi.yaml``, the store and the fake Stripe.
+
+    Pass ``store`` or ``stripe`` to replace the ones built from the fixtures.
+    Raises :class:`~mock_server.settings.ConfigError` on a bad fixture.
+    """
+    settings = settings or Settings()
+    spec = load_spec()
+    register_date_format()
+    if store is None:
+        prices = load_prices(settings.fixtures)
+        tenants = load_tenants(settings.fixtures, spec)
+        tenants += generate_tenants(settings.generate, settings.seed)
+        store = OrganizationStore(tenants, prices, clock)
+    if stripe is None:
+        failures = {tenant.organization_id: tenant.stripe_failure for tenant in store if tenant.stripe_failure}
+        stripe = FakeStripe(store.prices, failures)
+    services = Services(
+        settings=settings,
+        spec=spec,
+        store=store,
+        stripe=stripe,
+        scenarios=Scenarios(spec),
+        organization_fields=spec.response_fields("accountGetOrganization"),
+    )
+
+    api = AsyncApp(
+        __name__,
+        security_map=security_map(store),
+        resolver=make_resolver(services),
+        validate_responses=True,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    api.add_api(spec.copy_raw())
+    for status_or_class in (*_HANDLED_STATUSES, *_HANDLED_CLASSES):
+        api.add_error_handler(status_or_class, _render_error)
+
+    origins = [origin for origin in settings.cors_origin if origin != "*"]
+    everyone = "*" in settings.cors_origin
+    inner: ASGIApp = CORSMiddleware(
+        dispatch(api, AdminApp(services)),
+        allow_origins=["*"] if everyone else origins,
+        allow_origin_regex=None if everyone else LOCAL_ORIGINS,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Prefer", "X-Admin-Token"],
+        expose_headers=["X-Tracking-Id"],
+        allow_credentials=not everyone,
+        max_age=600,
+    )
+    return MockServer(inner, services)

@@ -1,0 +1,123 @@
+"""``mock-server`` / ``python -m mock_server``: flags over environment over defaults."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .settings import ENV_PREFIX, ConfigError, Settings
+
+__all__ = ["main", "parse_args"]
+
+_FLAGS: list[tuple[str, str, str]] = [
+    ("--host", "host", "address to listen on (default 127.0.0.1)"),
+    ("--port", "port", "TCP port (default 8080; 0 picks a free one)"),
+    ("--fixtures", "fixtures", "folder with organizations.yaml and prices.yaml (default: the shipped fixtures)"),
+    ("--seed", "seed", "seed for --generate (default 1)"),
+    ("--generate", "generate", "add N Faker-made organizations, keys sk_test_gen_1..N (default 0)"),
+    ("--latency", "latency", "milliseconds added to every API answer (default 0)"),
+    ("--cors-origin", "cors_origin", "extra CORS origins, comma-separated, or * (localhost is always allowed)"),
+    ("--log-format", "log_format", "text or json (default text)"),
+    ("--admin-token", "admin_token", "token for the /__mock__/ routes when not listening on loopback"),
+    ("--checkout-base-url", "checkout_base_url", "base URL of checkout session urls (default: the request's own)"),
+]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mock-server",
+        description="A stateful mock of the organization & billing API. "
+        f"Every flag can also be set as {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT=9000).",
+    )
+    for flag, field, text in _FLAGS:
+        parser.add_argument(flag, dest=field, metavar=field.upper(), help=text)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Settings from flags, then ``MOCK_SERVER_*``, then defaults. Exits 2 on a bad value."""
+    parser = _parser()
+    namespace = parser.parse_args(argv)
+    try:
+        overrides: dict[str, Any] = {}
+        for flag, field, _ in _FLAGS:
+            raw = getattr(namespace, field)
+            if raw is not None:
+                overrides[field] = Settings.parse(field, raw, flag)
+        return Settings.from_env(environ, **overrides)
+    except ConfigError as error:
+        parser.error(str(error))
+    raise AssertionError("unreachable")
+
+
+def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{port}"
+    lines = [
+        f"org-billing-mock {__version__} listening on {base}",
+        f"  API docs (Swagger UI): {base}/ui/",
+        f"  OpenAPI document:      {base}/openapi.yaml",
+        f"  Mock control:          {base}/__mock__/health, /__mock__/requests, POST /__mock__/reset",
+        "  Demo bearer keys:",
+        *(f"    {key:<28} {label}" for key, label in demo_keys),
+        f"  Try: curl -H 'Authorization: Bearer sk_test_paid_org' {base}/account/organization",
+        "  Ctrl-C stops the server.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_args(argv)
+
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from .app import create_app
+    from .logs import configure_logging
+
+    configure_logging(settings.log_format)
+    try:
+        app = create_app(settings)
+    except ConfigError as error:
+        print(f"mock-server: error: {error}", file=sys.stderr)
+        return 2
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as error:
+        where = f"{settings.host}:{settings.port}"
+        print(f"mock-server: error: cannot listen on {where}: {error.strerror}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    demo_keys = [(tenant.api_key, tenant.description) for tenant in app.services.store if tenant.label != "generated"]
+    if settings.generate:
+        demo_keys.append((f"sk_test_gen_1..{settings.generate}", f"generated with seed {settings.seed}"))
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=3,
+    )
+    server = uvicorn.Server(config)
+    print(_banner(settings, port, demo_keys), flush=True)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    except KeyboardInterrupt:
+        pass
+    print("org-billing-mock stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

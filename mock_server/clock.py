@@ -1,0 +1,30 @@
+"""The mock's clock: real time by default, movable in tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["Clock", "format_timestamp"]
+
+
+def format_timestamp(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, as the API writes ``createdAt``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (f"{moment.microsecond // 1000:03d}Z")
+
+
+class Clock:
+    """Now, plus an offset that tests (and the dashboard) can move forward."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self._fixed = start
+        self._offset = dt.timedelta()
+
+    def now(self) -> dt.datetime:
+        base = self._fixed or dt.datetime.now(dt.UTC)
+        return base + self._offset
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self._offset += delta
+
+    def reset(self) -> None:
+        self._offset = dt.timedelta()

@@ -1,0 +1,252 @@
+"""The error hierarchy and the one renderer of the documented error body.
+
+Handlers raise an :class:`ApiError` subclass; every other failure (Connexion's
+problems, Starlette's HTTP exceptions, undecodable bodies, non-conforming
+answers, bugs) is mapped to one by :func:`to_api_error` and rendered by
+:func:`render` as ``{"trackingId": ..., "error": {...}}`` in ``application/json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar
+
+from connexion.exceptions import (
+    BadRequestProblem,
+    NonConformingResponse,
+    OAuthProblem,
+    ProblemException,
+    UnsupportedMediaTypeProblem,
+)
+from starlette.exceptions import HTTPException
+
+__all__ = [
+    "ApiError",
+    "BodyTooLarge",
+    "InternalError",
+    "InvalidCredentials",
+    "InvalidJson",
+    "InvalidPrefer",
+    "InvalidUrl",
+    "MalformedCredentials",
+    "MethodNotAllowed",
+    "MissingCredentials",
+    "NotFound",
+    "PriceNotFound",
+    "PriceWrongTier",
+    "ProviderError",
+    "UnsupportedMediaType",
+    "UsageLimitExceeded",
+    "ValidationFailed",
+    "AdminForbidden",
+    "render",
+    "to_api_error",
+]
+
+logger = logging.getLogger("mock_server")
+
+
+class ApiError(Exception):
+    """An error answer: an HTTP status, a stable code, a message and a fix."""
+
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "Something went wrong on our side."
+    fix: ClassVar[str] = "Retry later; if it persists, report it with the trackingId."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fix: str | None = None,
+        provider: str | None = None,
+        provider_code: str | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+        if fix is not None:
+            self.fix = fix  # type: ignore[misc]
+        self.provider = provider
+        self.provider_code = provider_code
+
+    def body(self, tracking_id: str) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fix:
+            error["fix"] = self.fix
+        if self.provider:
+            error["provider"] = self.provider
+        if self.provider_code:
+            error["providerCode"] = self.provider_code
+        return {"trackingId": tracking_id, "error": error}
+
+
+class ValidationFailed(ApiError):
+    status_code = 400
+    code = "validation_error"
+    default_message = "The request does not match the API schema."
+    fix = "Check the request against the API reference (GET /openapi.yaml)."
+
+
+class InvalidJson(ApiError):
+    status_code = 400
+    code = "invalid_json"
+    default_message = "The request body is not valid UTF-8 JSON."
+    fix = "Send a UTF-8 encoded JSON object with 'Content-Type: application/json'."
+
+
+class BodyTooLarge(ApiError):
+    status_code = 400
+    code = "body_too_large"
+    default_message = "The request body is too large."
+    fix = "Send a body under the limit; a billing request is a few hundred bytes."
+
+
+class InvalidUrl(ApiError):
+    status_code = 400
+    code = "invalid_url"
+    default_message = "successUrl and cancelUrl must be absolute http(s) URLs."
+    fix = "Pass full URLs such as https://app.example.com/billing/success."
+
+
+class PriceNotFound(ApiError):
+    status_code = 400
+    code = "price_not_found"
+    default_message = "No price with that id."
+    fix = "Use a price id from the price catalog (see the README)."
+
+
+class PriceWrongTier(ApiError):
+    status_code = 400
+    code = "price_wrong_tier"
+    default_message = "The price belongs to the other tier."
+    fix = (
+        "Pass message-tier prices (EMAIL, INAPP_WEB, WEB_PUSH, PUSH, SLACK) as "
+        "messagePriceId and budget-tier prices (SMS, CALL) as budgetPriceId."
+    )
+
+
+class InvalidPrefer(ApiError):
+    status_code = 400
+    code = "invalid_prefer"
+    default_message = "The Prefer header asks for something this operation cannot do."
+    fix = "Use 'Prefer: code=NNN' with a documented status, 'example=NAME' or 'delay=MS'."
+
+
+class MissingCredentials(ApiError):
+    status_code = 401
+    code = "missing_credentials"
+    default_message = "No credentials were sent."
+    fix = (
+        "Send your secret API key as 'Authorization: Bearer <key>', or your client id and secret with HTTP basic auth."
+    )
+
+
+class InvalidCredentials(ApiError):
+    status_code = 401
+    code = "invalid_credentials"
+    default_message = "The credentials were not recognised."
+    fix = "Check the API key, or the client id and secret (demo credentials are in the README)."
+
+
+class MalformedCredentials(ApiError):
+    status_code = 401
+    code = "malformed_credentials"
+    default_message = "The Authorization header could not be read."
+    fix = "Use 'Authorization: Bearer <key>' or 'Authorization: Basic base64(clientId:clientSecret)'."
+
+
+class UsageLimitExceeded(ApiError):
+    status_code = 402
+    code = "usage_limit_exceeded"
+    default_message = "The organization has reached its usage limits for this billing cycle."
+    fix = "Upgrade the plan or allow overage, or wait until the billing cycle resets."
+
+
+class AdminForbidden(ApiError):
+    status_code = 403
+    code = "admin_token_required"
+    default_message = "The /__mock__/ routes need the admin token on this address."
+    fix = "Send 'X-Admin-Token: <token>' with the value of --admin-token."
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+    default_message = "No such route."
+    fix = "See GET /openapi.yaml for the routes this API serves."
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+    code = "method_not_allowed"
+    default_message = "This route does not accept that method."
+    fix = "See GET /openapi.yaml for the methods of each route."
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+    default_message = "The request body must be application/json."
+    fix = "Send 'Content-Type: application/json'."
+
+
+class InternalError(ApiError):
+    """The catch-all: the message never carries internals."""
+
+
+class ProviderError(ApiError):
+    status_code = 502
+    code = "provider_error"
+    default_message = "The payment provider failed to process the request."
+    fix = "Retry later; nothing was charged."
+
+
+def _from_problem(exc: HTTPException, authorization: str | None) -> ApiError:
+    status = exc.status_code
+    detail = str(getattr(exc, "detail", "") or "")
+    if isinstance(exc, OAuthProblem) or status == 401:
+        if "Invalid authorization header" in detail:
+            return MalformedCredentials()
+        if not authorization:
+            return MissingCredentials()
+        if detail.startswith("No authorization token"):
+            return MalformedCredentials("The Authorization header uses a scheme this API does not accept.")
+        return InvalidCredentials()
+    if isinstance(exc, UnsupportedMediaTypeProblem) or status == 415:
+        return UnsupportedMediaType(detail or None)
+    if isinstance(exc, BadRequestProblem) or status == 400:
+        if isinstance(exc.__context__, json.JSONDecodeError):
+            return InvalidJson(f"The request body is not valid JSON: {detail}.")
+        if detail == "Request body must not be empty":
+            return InvalidJson("The request body is empty; send a JSON object.")
+        return ValidationFailed(detail or None)
+    if status == 404:
+        return NotFound()
+    if status == 405:
+        return MethodNotAllowed()
+    if 400 <= status < 500:
+        return ValidationFailed(detail or None)
+    return InternalError()
+
+
+def to_api_error(exc: BaseException, authorization: str | None = None) -> ApiError:
+    """Map any exception to the :class:`ApiError` that describes it to the caller."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UnicodeDecodeError):
+        return InvalidJson("The request body is not valid UTF-8.")
+    if isinstance(exc, json.JSONDecodeError):
+        return InvalidJson()
+    if isinstance(exc, NonConformingResponse):
+        logger.error("the mock's answer does not conform to openapi.yaml: %s", exc.detail)
+        return InternalError()
+    if isinstance(exc, (ProblemException, HTTPException)):
+        return _from_problem(exc, authorization)
+    logger.error("unhandled exception", exc_info=exc)
+    return InternalError()
+
+
+def render(error: ApiError, tracking_id: str) -> bytes:
+    """The documented error body, encoded."""
+    return json.dumps(error.body(tracking_id), separators=(",", ":")).encode()
