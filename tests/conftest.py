@@ -1,0 +1,48 @@
+"""Shared fixtures: the mock in-process, a client, credentials."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from mock_server import Settings, create_app
+from mock_server.asgi import MockServer
+from mock_server.clock import Clock
+from mock_server.spec import ApiSpec, load_spec
+
+START = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+VALID_BODY = {"successUrl": "http://localhost:3000/ok", "cancelUrl": "http://localhost:3000/cancel"}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture(scope="session")
+def spec() -> ApiSpec:
+    return load_spec()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(start=START)
+
+
+@pytest.fixture
+def app(clock: Clock) -> MockServer:
+    return create_app(Settings(), clock=clock)
+
+
+@pytest.fixture
+def client(app: MockServer) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
