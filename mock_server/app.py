@@ -9,12 +9,11 @@ from connexion.exceptions import NonConformingResponse, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from .admin import AdminApp
 from .api import make_resolver
-from .asgi import MockServer, dispatch
+from .asgi import Cors, MockServer, dispatch
 from .auth import security_map
 from .clock import Clock
 from .errors import ApiError, render, to_api_error
@@ -45,13 +44,14 @@ _HANDLED_CLASSES: tuple[type[BaseException], ...] = (
 async def _render_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Connexion's and Starlette's errors, in the documented error body."""
     state = request.scope.get("mock_server") or {}
-    error = to_api_error(exc, request.headers.get("authorization"))
+    tracking_id = state.get("tracking_id") or new_tracking_id()
+    error = to_api_error(exc, request.headers.get("authorization"), tracking_id)
     headers: dict[str, Any] = {}
     if error.status_code == 405 and isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
     return ConnexionResponse(
         status_code=error.status_code,
-        body=render(error, state.get("tracking_id") or new_tracking_id()),
+        body=render(error, tracking_id),
         content_type="application/json",
         headers=headers,
     )
@@ -102,7 +102,7 @@ def create_app(
 
     origins = [origin for origin in settings.cors_origin if origin != "*"]
     everyone = "*" in settings.cors_origin
-    inner: ASGIApp = CORSMiddleware(
+    inner: ASGIApp = Cors(
         dispatch(api, AdminApp(services)),
         allow_origins=["*"] if everyone else origins,
         allow_origin_regex=None if everyone else LOCAL_ORIGINS,

@@ -11,14 +11,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ApiError, BodyTooLarge, InternalError, render
+from .errors import ApiError, BodyTooLarge, InternalError, ValidationFailed, render
 from .ids import new_tracking_id
 from .logs import log_request
 from .services import Services
 
-__all__ = ["MockServer", "dispatch", "send_error"]
+__all__ = ["Cors", "MockServer", "dispatch", "send_error"]
 
 logger = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__mock__"
@@ -65,6 +67,59 @@ def dispatch(api: ASGIApp, admin: ASGIApp) -> ASGIApp:
     return app
 
 
+class Cors(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the documented error body."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                response = self.preflight_response(request_headers=headers)
+                if response.status_code >= 400:
+                    reason = bytes(response.body).decode()
+                    error = ValidationFailed(
+                        f"CORS preflight refused: {reason}.",
+                        fix="Serve the frontend from localhost, or start the mock with --cors-origin.",
+                    )
+                    await send_error(send, error, scope["mock_server"]["tracking_id"])
+                    return
+        await super().__call__(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(key == b"transfer-encoding" for key, _ in scope["headers"])
+
+
+async def _read_limited(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class MockServer:
     """The outermost ASGI app: trackingId, size limit, request log, last-resort errors."""
 
@@ -92,23 +147,21 @@ class MockServer:
             await send(message)
 
         limit = self.services.settings.max_body_bytes
-        received = 0
-
-        async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(f"The request body is over {limit} bytes.")
-            return message
-
         try:
             length = _content_length(scope)
             if length is not None and length > limit:
                 await send_error(send_tracked, BodyTooLarge(f"The request body is over {limit} bytes."), tracking_id)
+            elif length is None and _has_body(scope):
+                # A streamed body: read it here, within the limit, then replay it.
+                body = await _read_limited(receive, limit)
+                if body is None:
+                    await send_error(
+                        send_tracked, BodyTooLarge(f"The request body is over {limit} bytes."), tracking_id
+                    )
+                else:
+                    await self.app(scope, _replay(body, receive), send_tracked)
             else:
-                await self.app(scope, receive_limited, send_tracked)
+                await self.app(scope, receive, send_tracked)
         except Exception as exc:  # the last line of defence: never a stack trace
             error = exc if isinstance(exc, ApiError) else InternalError()
             if not isinstance(exc, ApiError):

@@ -219,7 +219,7 @@ def _from_problem(exc: HTTPException, authorization: str | None) -> ApiError:
         if isinstance(exc.__context__, json.JSONDecodeError):
             return InvalidJson(f"The request body is not valid JSON: {detail}.")
         if detail == "Request body must not be empty":
-            return InvalidJson("The request body is empty; send a JSON object.")
+            return ValidationFailed("The request body must be a JSON object, not null.")
         return ValidationFailed(detail or None)
     if status == 404:
         return NotFound()
@@ -230,8 +230,11 @@ def _from_problem(exc: HTTPException, authorization: str | None) -> ApiError:
     return InternalError()
 
 
-def to_api_error(exc: BaseException, authorization: str | None = None) -> ApiError:
-    """Map any exception to the :class:`ApiError` that describes it to the caller."""
+def to_api_error(exc: BaseException, authorization: str | None = None, tracking_id: str = "-") -> ApiError:
+    """Map any exception to the :class:`ApiError` that describes it to the caller.
+
+    Our own failures (a non-conforming answer, a bug) are logged with the trackingId.
+    """
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, UnicodeDecodeError):
@@ -239,11 +242,11 @@ def to_api_error(exc: BaseException, authorization: str | None = None) -> ApiErr
     if isinstance(exc, json.JSONDecodeError):
         return InvalidJson()
     if isinstance(exc, NonConformingResponse):
-        logger.error("the mock's answer does not conform to openapi.yaml: %s", exc.detail)
+        logger.error("answer does not conform to openapi.yaml, trackingId=%s: %s", tracking_id, exc.detail)
         return InternalError()
     if isinstance(exc, (ProblemException, HTTPException)):
         return _from_problem(exc, authorization)
-    logger.error("unhandled exception", exc_info=exc)
+    logger.error("unhandled exception, trackingId=%s", tracking_id, exc_info=exc)
     return InternalError()
 
 

@@ -1,0 +1,40 @@
+"""--generate N: more organizations, deterministic for a seed, each with its own key."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from mock_server import Settings, create_app
+from mock_server.generate import ANCHOR, generate_tenants
+from mock_server.spec import ApiSpec
+
+from .conftest import basic, bearer
+
+
+def test_the_same_seed_gives_the_same_organizations() -> None:
+    first = generate_tenants(50, seed=7)
+    assert first == generate_tenants(50, seed=7)
+    assert [tenant.organization for tenant in first] != [tenant.organization for tenant in generate_tenants(50, seed=8)]
+
+
+def test_generated_organizations_are_valid_and_anchored(spec: ApiSpec) -> None:
+    validator = spec.validator("BillingResponse")
+    tenants = generate_tenants(300, seed=3)
+    for tenant in tenants:
+        assert not list(validator.iter_errors(tenant.organization)), tenant.organization
+        assert tenant.organization["createdAt"] < ANCHOR.isoformat()
+    assert {tenant.organization["organizationType"] for tenant in tenants} == {"free", "paid"}
+    assert len({tenant.organization_id for tenant in tenants}) == 300
+    assert len({tenant.api_key for tenant in tenants}) == 300
+
+
+def test_generated_keys_and_basic_pairs_work_through_the_api() -> None:
+    app = create_app(Settings(generate=25, seed=11))
+    with TestClient(app) as client:
+        assert client.get("/__mock__/health").json()["organizations"] == 8 + 25
+        by_key = client.get("/account/organization", headers=bearer("sk_test_gen_25"))
+        by_pair = client.get("/account/organization", headers=basic("client_gen_25", "secret_gen_25"))
+        assert by_key.status_code == by_pair.status_code == 200
+        assert by_key.json() == by_pair.json()
+        assert by_key.json()["organizationId"] == "org_gen_000025"
+        assert client.get("/account/organization", headers=bearer("sk_test_gen_26")).status_code == 401
