@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -65,42 +67,42 @@ def test_every_credential_is_unique() -> None:
     assert len(secrets) == len(set(secrets))
 
 
-def _copy_fixtures(tmp_path: Path) -> Path:
+def _fixtures_with(tmp_path: Path, name: str, change: Callable[[list[Any]], None]) -> Path:
+    """A copy of the shipped fixtures with ``change`` applied to the entries of ``name``."""
     target = tmp_path / "fixtures"
     shutil.copytree(DEFAULT_FIXTURES, target)
+    entries = yaml.safe_load((target / name).read_text())
+    change(entries)
+    (target / name).write_text(yaml.safe_dump(entries))
     return target
 
 
 def test_broken_yaml_stops_start_up_naming_the_file(tmp_path: Path) -> None:
-    fixtures = _copy_fixtures(tmp_path)
+    fixtures = _fixtures_with(tmp_path, "organizations.yaml", lambda entries: None)
     (fixtures / "organizations.yaml").write_text("- organization: [unclosed\n")
     with pytest.raises(ConfigError, match=r"organizations\.yaml"):
         create_app(Settings(fixtures=fixtures))
 
 
 def test_an_organization_off_the_schema_stops_start_up_naming_the_field(tmp_path: Path) -> None:
-    fixtures = _copy_fixtures(tmp_path)
-    entries = yaml.safe_load((fixtures / "organizations.yaml").read_text())
-    entries[1]["organization"]["anniversaryDate"] = "2026-02-30"
-    (fixtures / "organizations.yaml").write_text(yaml.safe_dump(entries))
+    def impossible_date(entries: list[Any]) -> None:
+        entries[1]["organization"]["anniversaryDate"] = "2026-02-30"
+
+    fixtures = _fixtures_with(tmp_path, "organizations.yaml", impossible_date)
     with pytest.raises(ConfigError, match=r"organizations\.yaml: entry 1 \(anniversaryDate\)"):
         create_app(Settings(fixtures=fixtures))
 
 
 def test_a_price_of_an_unknown_tier_stops_start_up(tmp_path: Path) -> None:
-    fixtures = _copy_fixtures(tmp_path)
-    entries = yaml.safe_load((fixtures / "prices.yaml").read_text())
-    entries[0]["tier"] = "gold"
-    (fixtures / "prices.yaml").write_text(yaml.safe_dump(entries))
+    fixtures = _fixtures_with(tmp_path, "prices.yaml", lambda entries: entries[0].update(tier="gold"))
     with pytest.raises(ConfigError, match=r"prices\.yaml: price 'price_message_starter' has tier 'gold'"):
         create_app(Settings(fixtures=fixtures))
 
 
 def test_a_reused_api_key_stops_start_up(tmp_path: Path) -> None:
-    fixtures = _copy_fixtures(tmp_path)
-    entries = yaml.safe_load((fixtures / "organizations.yaml").read_text())
-    entries[2]["apiKey"] = entries[0]["apiKey"]
-    (fixtures / "organizations.yaml").write_text(yaml.safe_dump(entries))
+    fixtures = _fixtures_with(
+        tmp_path, "organizations.yaml", lambda entries: entries[2].update(apiKey="sk_test_free_org")
+    )
     with pytest.raises(ConfigError, match="reuses 'sk_test_free_org'"):
         create_app(Settings(fixtures=fixtures))
 
