@@ -104,10 +104,11 @@ def session_prices(store: OrganizationStore, session: dict[str, Any]) -> list[Pr
 
 
 def _check_open(session: dict[str, Any]) -> None:
+    name = f"Checkout session {session['id']}"
     if session["status"] == "complete":
-        raise SessionClosed(f"Checkout session {session['id']} was paid at {session['completedAt']}.")
+        raise SessionClosed(f"{name} was paid at {session['completedAt']}; it cannot be paid twice.")
     if session["status"] == "expired":
-        raise SessionExpired(f"Checkout session {session['id']} expired at {session['expiresAt']}.")
+        raise SessionExpired(f"{name} expired at {session['expiresAt']}; it cannot be paid.")
 
 
 def is_lower(organization: dict[str, Any], price: Price) -> bool:
