@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -237,3 +239,21 @@ def test_bad_input_gets_a_clear_error(
         assert html.headers["content-type"].startswith("text/html")
         assert body["error"]["code"] in html.text
     assert client.get("/account/organization", headers=FREE).json()["organizationType"] == "free"
+
+
+def test_two_pays_at_once_complete_the_session_once(clock: Clock) -> None:
+    app = create_app(clock=clock)
+
+    async def race() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            made = await client.post(
+                "/billing",
+                headers=FREE,
+                json={"messagePriceId": "price_message_growth", "successUrl": APP, "cancelUrl": APP},
+            )
+            url = made.json()["url"]
+            answers = await asyncio.gather(*(client.post(url, data={"action": "pay"}) for _ in range(2)))
+        return sorted(answer.status_code for answer in answers)
+
+    assert asyncio.run(race()) == [303, 409]
