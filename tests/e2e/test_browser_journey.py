@@ -81,8 +81,9 @@ def test_dashboard_sticky_scenario_and_reset(page: Page, live_server: LiveServer
     expect(page.get_by_role("link", name=session["sessionId"])).to_be_visible()
 
     row = page.locator("#org-org_free_demo")
-    row.get_by_label("Answer every call with").select_option("402")
-    row.get_by_role("button", name="Apply").click()
+    control = page.get_by_label("Answer every call with (for Lovelace Labs)")  # a label names each control
+    control.select_option("402")
+    page.get_by_role("button", name="Apply to Lovelace Labs").click()
     expect(row).to_contain_text("failing with 402")
     with live_server.client(FREE) as client:
         failed = client.get("/account/organization")
@@ -90,8 +91,8 @@ def test_dashboard_sticky_scenario_and_reset(page: Page, live_server: LiveServer
     page.reload()
     expect(page.get_by_role("table").filter(has_text="trackingId")).to_contain_text(failed.headers["x-tracking-id"])
 
-    row.get_by_label("Answer every call with").select_option(label="the real answer")
-    row.get_by_role("button", name="Apply").click()
+    control.select_option(label="the real answer")
+    page.get_by_role("button", name="Apply to Lovelace Labs").click()
     expect(row).not_to_contain_text("failing with")
     assert live_server.organization(FREE)["organizationType"] == "free"
 
