@@ -24,8 +24,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy mock_server contract_tests
 
-test: lint typecheck
+test: lint typecheck chromium
 	$(BIN)/python -m pytest $(ARGS)
+
+# The browser tests drive Debian's chromium (Playwright's Python package is
+# launched on it; no browser download). Installed with apt-get when missing.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: chromium screenshots
+chromium:
+	@[ -x $(CHROMIUM) ] || { \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Retake docs/checkout.png and docs/dashboard.png.
+screenshots: $(STAMP) chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -k screenshot $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

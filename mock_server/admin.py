@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from . import browser
 from .asgi import send_error
 from .errors import AdminForbidden, ApiError, MethodNotAllowed, NotFound, ValidationFailed
 from .services import Services
@@ -45,6 +46,8 @@ async def health(request: Request, services: Services, match: re.Match[str]) -> 
 
 async def reset(request: Request, services: Services, match: re.Match[str]) -> Response:
     services.reset()
+    if browser.is_form(request):  # the dashboard's button
+        return RedirectResponse(browser.DASHBOARD, status_code=303)
     return JSONResponse({"status": "reset", "organizations": len(services.store)})
 
 
@@ -61,6 +64,14 @@ ROUTES: list[Route] = [
     Route(r"/__mock__/health", {"GET": health}),
     Route(r"/__mock__/reset", {"POST": reset}),
     Route(r"/__mock__/requests", {"GET": recent_requests}),
+    Route(r"/__mock__/?", {"GET": browser.dashboard}),
+    Route(r"/__mock__/sticky", {"POST": browser.set_sticky}),
+    Route(r"/__mock__/static/style\.css", {"GET": browser.stylesheet}, public=True),
+    Route(
+        r"/__mock__/checkout/(?P<session_id>[^/]+)",
+        {"GET": browser.checkout_page, "POST": browser.checkout_action},
+        public=True,
+    ),
 ]
 
 

@@ -1,0 +1,160 @@
+"""The browser pages under ``/__mock__/``: the hosted checkout and the dashboard.
+
+``/__mock__/checkout/<sessionId>`` is the ``url`` of a checkout session: a
+capability URL, reachable without the admin token. The dashboard and its
+controls (reset, sticky scenarios) follow the access rule of the other
+``/__mock__/`` routes.
+"""
+
+from __future__ import annotations
+
+import http
+import itertools
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from . import checkout
+from .clock import format_timestamp
+from .errors import ValidationFailed
+from .pages import STYLESHEET, browser_errors, money, read_fields, render
+from .services import Services
+
+__all__ = ["checkout_action", "checkout_page", "dashboard", "is_form", "set_sticky", "sticky_statuses", "stylesheet"]
+
+DASHBOARD = "/__mock__/"
+SHOWN_ORGANIZATIONS = 100
+SHOWN_SESSIONS = 50
+SHOWN_REQUESTS = 50
+_OWN_PATHS = {"/__mock__", DASHBOARD, "/__mock__/static/style.css"}
+
+
+def is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded")
+
+
+def _note_organization(request: Request, organization_id: str) -> None:
+    request.scope["mock_server"]["organizationId"] = organization_id
+
+
+async def stylesheet(request: Request, services: Services, match: re.Match[str]) -> Response:
+    return Response(STYLESHEET, media_type="text/css", headers={"cache-control": "max-age=300"})
+
+
+# the hosted checkout ------------------------------------------------------
+
+
+@browser_errors()
+async def checkout_page(request: Request, services: Services, match: re.Match[str]) -> Response:
+    store = services.store
+    session = checkout.current(store, match["session_id"])
+    _note_organization(request, session["organizationId"])
+    organization = store.get(session["organizationId"])
+    prices = checkout.session_prices(store, session)
+    paid = organization.get("organizationType") == "paid"
+    currencies = sorted({price.currency for price in prices})
+    total = " + ".join(
+        money(sum(price.amount for price in prices if price.currency == currency), currency) for currency in currencies
+    )
+    return render(
+        "checkout.html",
+        session=session,
+        organization=organization,
+        lines=[{"price": price, "lower": paid and checkout.is_lower(organization, price)} for price in prices],
+        total=total,
+        interval=prices[0].interval,
+        success_url=checkout.success_url(session),
+    )
+
+
+@browser_errors()
+async def checkout_action(request: Request, services: Services, match: re.Match[str]) -> Response:
+    """The page's two buttons: ``action=pay`` or ``action=cancel``; both answer 303 to the app."""
+    store = services.store
+    session = checkout.current(store, match["session_id"])
+    _note_organization(request, session["organizationId"])
+    action = (await read_fields(request)).get("action")
+    if action == "pay":
+        outcome = await checkout.pay(store, session["id"])
+        return RedirectResponse(checkout.success_url(outcome.session), status_code=303)
+    if action == "cancel":
+        return RedirectResponse(checkout.cancel(store, session["id"])["cancelUrl"], status_code=303)
+    raise ValidationFailed(
+        f"action must be 'pay' or 'cancel', got {str(action)[:40]!r}.",
+        fix="Use the Pay or Cancel button of the checkout page, or send action=pay / action=cancel.",
+    )
+
+
+# the dashboard ------------------------------------------------------------
+
+
+def sticky_statuses(services: Services) -> list[int]:
+    """The error statuses every operation documents: what a sticky scenario may answer."""
+    documented = [set(services.scenarios.statuses(operation)) for operation in services.spec.operations]
+    return sorted(status for status in set.intersection(*documented) if status >= 400)
+
+
+@browser_errors(back_url=DASHBOARD)
+async def dashboard(request: Request, services: Services, match: re.Match[str]) -> Response:
+    store = services.store
+    rows = []
+    for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS):
+        organization_id = tenant.organization_id
+        rows.append(
+            {
+                "id": organization_id,
+                "tenant": tenant,
+                "org": store.get(organization_id),
+                "label": tenant.label,
+                "description": tenant.description,
+                "sticky": store.sticky.get(organization_id),
+            }
+        )
+    session_ids = list(store.sessions)[-SHOWN_SESSIONS:]
+    entries = [entry for entry in reversed(services.request_log) if entry["path"] not in _OWN_PATHS]
+    return render(
+        "dashboard.html",
+        now=format_timestamp(store.clock.now()),
+        organization_count=len(store),
+        organizations=rows,
+        more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
+        sessions=[checkout.current(store, session_id) for session_id in reversed(session_ids)],
+        requests=entries[:SHOWN_REQUESTS],
+        sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
+    )
+
+
+def _sticky_status(raw: Any, allowed: list[int]) -> int | None:
+    if raw is None or raw in ("", "off"):
+        return None
+    if isinstance(raw, str) and raw.isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or raw not in allowed:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(map(str, allowed))} or 'off', got {str(raw)[:40]!r}.",
+            fix="Pick a status every operation documents, or 'off' to answer normally again.",
+        )
+    return int(raw)
+
+
+@browser_errors(back_url=DASHBOARD)
+async def set_sticky(request: Request, services: Services, match: re.Match[str]) -> Response:
+    """Make an organization's next calls answer ``status`` (until set ``off`` or reset)."""
+    fields = await read_fields(request)
+    organization_id = fields.get("organizationId")
+    store = services.store
+    if not isinstance(organization_id, str) or organization_id not in store.tenants:
+        raise ValidationFailed(
+            f"No organization {str(organization_id)[:80]!r}.",
+            fix="Send organizationId of an organization listed on the dashboard.",
+        )
+    status = _sticky_status(fields.get("status"), sticky_statuses(services))
+    if status is None:
+        store.sticky.pop(organization_id, None)
+    else:
+        store.sticky[organization_id] = status
+    if is_form(request):
+        return RedirectResponse(f"{DASHBOARD}#org-{organization_id}", status_code=303)
+    return JSONResponse({"organizationId": organization_id, "status": status})

@@ -1,0 +1,125 @@
+"""Rendering the browser pages under ``/__mock__/``: templates, forms and HTML errors.
+
+The templates and the one stylesheet live in ``mock_server/templates/`` and are
+served by the mock itself (no CDN, no web fonts). Jinja escapes every value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import http
+import json
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from .errors import ApiError, UnsupportedMediaType, ValidationFailed
+from .fixtures import Price
+from .services import Services
+
+__all__ = ["STYLESHEET", "browser_errors", "money", "read_fields", "render", "wants_html"]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STYLESHEET = (TEMPLATES / "style.css").read_bytes()
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$"}
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def money(amount_cents: int, currency: str) -> str:
+    symbol = _SYMBOLS.get(currency.lower())
+    figure = f"{amount_cents / 100:,.2f}"
+    return f"{symbol}{figure}" if symbol else f"{figure} {currency.upper()}"
+
+
+def _price(price: Price) -> str:
+    return f"{money(price.amount, price.currency)} / {price.interval}"
+
+
+def _clock(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M:%S")
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters.update(number=_number, money=_price, clock=_clock)
+
+
+def render(template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
+    body = _ENV.get_template(template).render(**context)
+    return HTMLResponse(body, status_code=http_status, headers={"cache-control": "no-store"})
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asks for text/html; API clients and curl get the JSON error body."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+_TITLES = {404: "Not found", 409: "Already paid", 410: "Expired"}
+
+Endpoint = Callable[[Request, Services, "re.Match[str]"], Awaitable[Response]]
+
+
+def browser_errors(
+    back_url: str | None = None, back_label: str = "Back to the dashboard"
+) -> Callable[[Endpoint], Endpoint]:
+    """Errors of a browser page answer an HTML page (with the same status) to browsers."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request, services: Services, match: re.Match[str]) -> Response:
+            try:
+                return await endpoint(request, services, match)
+            except ApiError as error:
+                if not wants_html(request):
+                    raise
+                phrase = http.HTTPStatus(error.status_code).phrase
+                return render(
+                    "error.html",
+                    http_status=error.status_code,
+                    error=error,
+                    status=error.status_code,
+                    phrase=phrase,
+                    title=_TITLES.get(error.status_code, phrase),
+                    tracking_id=request.scope["mock_server"]["tracking_id"],
+                    back_url=back_url,
+                    back_label=back_label,
+                )
+
+        return wrapper
+
+    return decorate
+
+
+async def read_fields(request: Request) -> dict[str, Any]:
+    """A form (application/x-www-form-urlencoded) or a JSON object, as one flat dict."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if media_type == "application/x-www-form-urlencoded":
+        try:
+            parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+        except (UnicodeDecodeError, ValueError):
+            raise ValidationFailed("The form body could not be read.") from None
+        return {name: values[-1] for name, values in parsed.items()}
+    if media_type == "application/json":
+        try:
+            fields = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            raise ValidationFailed("The request body is not valid JSON.") from None
+        if not isinstance(fields, dict):
+            raise ValidationFailed("The request body must be a JSON object.")
+        return fields
+    raise UnsupportedMediaType("Send a form (application/x-www-form-urlencoded) or a JSON object (application/json).")
