@@ -73,7 +73,6 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
 
-    import asyncio
     import socket
 
     import uvicorn
@@ -89,8 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on sockets that say they are TCP; without it
+    # every keep-alive answer waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((settings.host, settings.port))
     except OSError as error:
@@ -103,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo_keys.append((f"sk_test_gen_1..{settings.generate}", f"generated with seed {settings.seed}"))
     config = uvicorn.Config(
         app,
+        loop="auto",  # uvloop and httptools (uvicorn[standard]); asyncio and h11 where they are missing
+        http="auto",
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -112,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = uvicorn.Server(config)
     print(_banner(settings, port, demo_keys), flush=True)
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        server.run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
     except KeyboardInterrupt:
         pass
     print("org-billing-mock stopped.", flush=True)
