@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft4Validator
 
-__all__ = ["SPEC_PATH", "ApiSpec", "load_spec", "register_date_format"]
+__all__ = ["SPEC_PATH", "ApiSpec", "is_date", "load_spec", "register_date_format"]
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -29,6 +29,14 @@ def _is_date(value: object) -> bool:
         raise ValueError(f"{value!r} is not a YYYY-MM-DD date")
     dt.date.fromisoformat(value)
     return True
+
+
+def is_date(value: object) -> bool:
+    """The ``date`` format as a predicate (for validators that want True or False)."""
+    try:
+        return _is_date(value)
+    except ValueError:
+        return False
 
 
 def register_date_format() -> None:
