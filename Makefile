@@ -44,3 +44,21 @@ screenshots: $(STAMP) chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# `make bench`: the mock beside Stoplight Prism and a bare Starlette app under wrk (minutes,
+# not part of `make test`). Installs Debian's wrk when missing and Prism into benchmarks/.tools.
+PRISM_VERSION := 5.16.0
+BENCH_TOOLS := benchmarks/.tools
+PRISM_STAMP := $(BENCH_TOOLS)/.prism-$(PRISM_VERSION)
+
+.PHONY: bench
+
+$(PRISM_STAMP):
+	npm install --prefix $(BENCH_TOOLS) --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
+	touch $(PRISM_STAMP)
+
+bench: $(STAMP) $(PRISM_STAMP)
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	$(BIN)/python benchmarks/bench.py $(ARGS)

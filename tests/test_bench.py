@@ -1,0 +1,83 @@
+"""The benchmark's reading of wrk and its table (the benchmark itself runs with `make bench`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench", BENCH_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:40001/billing
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.10ms    2.00ms  60.00ms   90.00%
+  95000 requests in 10.00s, 50.00MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   9500.00
+BENCH {"requests": 95000, "duration_us": 10000000, "p50_us": 4800, "p99_us": 12500, "max_us": 60000, \
+"non2xx": 5, "connect": 0, "read": 1, "write": 0, "timeout": 2}
+"""
+
+
+def test_parse_wrk_reads_the_bench_line_and_counts_every_error(bench: ModuleType) -> None:
+    result = bench.parse_wrk(WRK_OUTPUT)
+    assert result["rps"] == pytest.approx(9500.0)
+    assert result["p50_ms"] == pytest.approx(4.8)
+    assert result["p99_ms"] == pytest.approx(12.5)
+    assert result["errors"] == 8  # 5 non-2xx (3xx included) + 1 read + 2 timeouts
+
+
+def test_parse_wrk_without_the_bench_line_fails_loudly(bench: ModuleType) -> None:
+    with pytest.raises(ValueError, match="no BENCH line"):
+        bench.parse_wrk("Requests/sec: 100\n")
+
+
+def _sample(bench: ModuleType, server: str, operation: str, conns: int, rnd: int, rps: float, p99: float) -> object:
+    return bench.Sample(server, operation, conns, rnd, rps, p99 / 4, p99, 0)
+
+
+def test_summary_and_table(bench: ModuleType) -> None:
+    get = bench.OPERATIONS[0].name
+    samples = [
+        _sample(bench, bench.MOCK, get, 10, 1, 9000, 4.0),
+        _sample(bench, bench.MOCK, get, 10, 2, 11000, 6.0),
+        _sample(bench, bench.PRISM_NAME, get, 10, 1, 5000, 8.0),
+        _sample(bench, bench.PRISM_NAME, get, 10, 2, 5000, 9.0),
+        _sample(bench, bench.CEILING, get, 10, 1, 20000, 2.0),
+        _sample(bench, bench.CEILING, get, 10, 2, 20000, 2.0),
+        _sample(bench, bench.MOCK_100K, get, 10, 1, 8000, 5.0),
+    ]
+    summaries = bench.summarize(samples)
+    mock = summaries[(get, 10, bench.MOCK)]
+    assert (mock.rps, mock.rps_low, mock.rps_high, mock.p99_ms, mock.rounds) == (10000, 9000, 11000, 6.0, 2)
+
+    table = bench.render(
+        summaries,
+        startup={bench.MOCK: 0.8, bench.PRISM_NAME: 1.2, bench.CEILING: 0.3, bench.MOCK_100K: 6.0},
+        memory={bench.MOCK: (70.0, 75.0), bench.PRISM_NAME: (150.0, 160.0), bench.CEILING: (30.0, 30.0)},
+        header=["Run on a test machine.", ""],
+    )
+    assert table.startswith("Run on a test machine.")
+    assert f"| {get} | 10 | mock | 10,000 (9,000-11,000) | 1.25 | 6.00 | 0 |" in table
+    assert f"| {get} | 10 | 2.00x | 0.50x | 6.00 vs 9.00 |" in table
+    assert f"| {get} at 10: req/s >= 1.5x Prism | yes |" in table
+    assert f"| {get} at 10: p99 no worse than Prism | yes |" in table
+    assert f"| {get} at 10: with 100,000 organizations within 10% (0.80x) | **no** |" in table
+    assert "| mock: start-up < 1 s | yes |" in table
+    assert "| mock --generate 100000: start-up < 5 s | **no** |" in table
+    assert "| mock: RSS after the run < 120 MiB | yes |" in table
