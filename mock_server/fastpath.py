@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -115,7 +116,13 @@ def compile_schema(schema: Any) -> Validator | None:
     converted = _draft4(schema)
     if converted is None:
         return None
-    validate = fastjsonschema.compile({"$schema": _DRAFT4, **converted}, formats=_FORMATS)
+    return _compiled(json.dumps(converted, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(schema: str) -> Validator:
+    """One compiled validator per distinct schema (compiling takes milliseconds)."""
+    validate = fastjsonschema.compile({"$schema": _DRAFT4, **json.loads(schema)}, formats=_FORMATS)
 
     def is_valid(instance: Any) -> bool:
         try:

@@ -60,7 +60,7 @@ class Tenant:
 def _read_list(path: Path) -> list[Any]:
     try:
         with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except FileNotFoundError:
         raise FixtureError(f"fixture file {path} does not exist") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
