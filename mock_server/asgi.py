@@ -68,9 +68,16 @@ def dispatch(api: ASGIApp, admin: ASGIApp) -> ASGIApp:
 
 
 class Cors(CORSMiddleware):
-    """Starlette's CORS, with a refused preflight answered in the documented error body."""
+    """Starlette's CORS, with a refused preflight answered in the documented error body.
+
+    Requests without ``Origin`` (API clients, load tests) take a short way: all
+    Starlette does for them is add ``Vary: Origin``, done here without parsing headers.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(key == b"origin" for key, _ in scope["headers"]):
+            await self.app(scope, receive, _vary_origin(send))
+            return
         if scope["type"] == "http" and scope["method"] == "OPTIONS":
             headers = Headers(scope=scope)
             if "origin" in headers and "access-control-request-method" in headers:
@@ -84,6 +91,25 @@ class Cors(CORSMiddleware):
                     await send_error(send, error, scope["mock_server"]["tracking_id"])
                     return
         await super().__call__(scope, receive, send)
+
+
+def _vary_origin(send: Send) -> Send:
+    """``send`` adding ``Vary: Origin`` to the answer, as Starlette's CORS middleware does."""
+
+    async def send_vary(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message["headers"] = list(message.get("headers", ()))
+            found = [index for index, (key, _) in enumerate(headers) if key == b"vary"]
+            if not found:
+                headers.append((b"vary", b"Origin"))
+            else:  # as MutableHeaders: all values joined, in place of the first
+                joined = b", ".join([*(headers[index][1] for index in found), b"Origin"])
+                for index in reversed(found[1:]):
+                    del headers[index]
+                headers[found[0]] = (b"vary", joined)
+        await send(message)
+
+    return send_vary
 
 
 def _has_body(scope: Scope) -> bool:

@@ -18,11 +18,12 @@ from ._scenario import operation
 SESSION_LIFETIME = dt.timedelta(hours=24)
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 _TIERS = {"messagePriceId": "message", "budgetPriceId": "budget"}
+_SPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 
 
 def _check_url(field: str, value: str) -> None:
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+    if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(value):
         raise InvalidUrl(f"{field} must be an absolute http(s) URL, got {value[:200]!r}.")
 
 
