@@ -39,8 +39,9 @@ import orjson
 from connexion.context import _context, _receive, _scope
 from connexion.jsonifier import Jsonifier
 from connexion.validators import JSONResponseBodyValidator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .asgi import _replay
 from .errors import render, to_api_error
 from .ids import new_tracking_id
 from .spec import ApiSpec, is_date
@@ -255,19 +256,6 @@ def _token_info(operation: Operation, authorization: bytes | None) -> dict[str, 
             return None
         return check(username, password)
     return None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 class FastPath:

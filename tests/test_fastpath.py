@@ -27,19 +27,13 @@ from mock_server.clock import Clock
 from mock_server.fastpath import FastPath, compile_operations, compile_schema
 from mock_server.spec import load_spec, register_date_format
 
+from .conftest import basic, bearer
+
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 URLS = {"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel"}
 RANDOM_IDS = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(cus|cs_test)_[0-9A-Za-z]{21,31}"
 )
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {key}"}
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 JSON = {"content-type": "application/json"}
@@ -97,7 +91,7 @@ REQUESTS: list[tuple[str, str, dict[str, str], bytes | None]] = [
 
 def _scope(method: str, target: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
     path, _, query = target.partition("?")
-    raw = [(b"host", b"127.0.0.1:8080"), *((k.encode(), v.encode("latin-1")) for k, v in headers.items())]
+    raw = [(b"host", b"127.0.0.1:8080"), *((k.lower().encode(), v.encode("latin-1")) for k, v in headers.items())]
     if body is not None:
         raw.append((b"content-length", str(len(body)).encode()))
     return {

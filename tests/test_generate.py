@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+
 from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
-from mock_server.generate import ANCHOR, generate_tenants
+from mock_server.clock import format_timestamp
+from mock_server.generate import ANCHOR, _Timestamps, generate_tenants
 from mock_server.spec import ApiSpec
 
 from .conftest import basic, bearer
@@ -38,3 +42,16 @@ def test_generated_keys_and_basic_pairs_work_through_the_api() -> None:
         assert by_key.json() == by_pair.json()
         assert by_key.json()["organizationId"] == "org_gen_000025"
         assert client.get("/account/organization", headers=bearer("sk_test_gen_26")).status_code == 401
+
+
+def test_no_organizations_asked_for_none_made() -> None:
+    assert generate_tenants(0, seed=7) == []
+
+
+def test_generated_timestamps_are_written_as_the_clock_writes_them() -> None:
+    timestamp = _Timestamps()
+    rng = random.Random(5)
+    for seconds in [0, 951_782_400, *(rng.randrange(1_500_000_000, 1_900_000_000) for _ in range(2000))]:
+        assert timestamp(seconds) == format_timestamp(dt.datetime.fromtimestamp(seconds, dt.UTC))
+    for tenant in generate_tenants(500, seed=2):
+        assert tenant.organization["createdAt"] <= tenant.organization["updatedAt"]
