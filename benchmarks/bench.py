@@ -43,7 +43,7 @@ MIB = 1024 * 1024
 
 MOCK = "mock"
 MOCK_100K = "mock --generate 100000"
-PRISM_NAME = "prism (static, silent)"
+PRISM_NAME = "prism (static, -v silent)"
 CEILING = "starlette ceiling"
 
 # What the issue asks of the mock, checked at the end of every run.
@@ -69,22 +69,32 @@ OPERATIONS = (
 
 @dataclasses.dataclass(frozen=True)
 class Server:
+    key: str
+    """For --servers and the log file's name."""
     name: str
     command: Callable[[int], list[str]]
 
 
-def servers(names: Sequence[str] | None = None) -> list[Server]:
+def servers(keys: Sequence[str] | None = None) -> list[Server]:
     bin_dir = Path(sys.executable).parent
     known = [
-        Server(MOCK, lambda port: [str(bin_dir / "mock-server"), "--port", str(port)]),
+        Server("mock", MOCK, lambda port: [str(bin_dir / "mock-server"), "--port", str(port)]),
         Server(
+            "prism",
             PRISM_NAME,
             lambda port: [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "silent", "openapi.yaml"],
         ),
-        Server(CEILING, lambda port: [sys.executable, str(HERE / "ceiling.py"), str(port)]),
-        Server(MOCK_100K, lambda port: [str(bin_dir / "mock-server"), "--port", str(port), "--generate", "100000"]),
+        Server("ceiling", CEILING, lambda port: [sys.executable, str(HERE / "ceiling.py"), str(port)]),
+        Server(
+            "mock-100k",
+            MOCK_100K,
+            lambda port: [str(bin_dir / "mock-server"), "--port", str(port), "--generate", "100000"],
+        ),
     ]
-    return [server for server in known if names is None or server.name in names]
+    unknown = set(keys or ()) - {server.key for server in known}
+    if unknown:
+        raise SystemExit(f"bench: unknown server {', '.join(sorted(unknown))}; known: mock, prism, ceiling, mock-100k")
+    return [server for server in known if keys is None or server.key in keys]
 
 
 # -- running servers ---------------------------------------------------------
@@ -118,7 +128,7 @@ class Running:
         self.server = server
         self.port = free_port()
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / (server.name.split()[0] + ("-100k" if "100000" in server.name else "") + ".log")
+        self.log_path = log_dir / f"{server.key}.log"
         self.log: TextIO = self.log_path.open("w", encoding="utf-8")
         started = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603 - our own command lines
@@ -366,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per server and operation")
     parser.add_argument("--connections", default="10,50", help="comma-separated (default 10,50)")
     parser.add_argument("--startups", type=int, default=3, help="start-ups timed per server (median; default 3)")
-    parser.add_argument("--servers", help=f"comma-separated subset of: {', '.join(s.name for s in servers())}")
+    parser.add_argument("--servers", help="comma-separated subset of: mock, prism, ceiling, mock-100k (default all)")
     parser.add_argument("--quick", action="store_true", help="1 round of 3 s, 1 s warm-up, 1 start-up: a smoke run")
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     args = parser.parse_args(argv)
