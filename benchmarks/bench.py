@@ -362,7 +362,7 @@ def machine() -> list[str]:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return [
         f"Run {when} on {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; "
-        f"Python {platform.python_version()}, {version(['node', '--version'])} node, "
+        f"Python {platform.python_version()}, node {version(['node', '--version'])}, "
         f"Prism {version([str(PRISM), '--version'])}, {version(['wrk', '--version']).split(' [')[0]}; "
         f"load average {os.getloadavg()[0]:.2f} at the start.",
         "",

@@ -9,8 +9,9 @@ function that does the same work with the same pieces:
 - the credential checks Connexion is given (:func:`mock_server.auth.credential_checks`),
   tried in the order of the operation's ``security`` alternatives;
 - the request body parsed as JSON and checked against its schema, compiled once;
-- the handler the resolver gives Connexion, called with ``user`` and ``body`` and
-  with Connexion's request context set;
+- the handler the resolver gives Connexion, called with ``user`` and ``body`` (and
+  ``token_info`` if it takes it), with ``connexion.context`` ``scope``, ``receive``,
+  ``request`` and ``context`` set (``operation`` is not);
 - the answer serialized, parsed back and checked against the schema of its status,
   compiled once; a failure is confirmed and worded by Connexion's own validator;
 - errors rendered by :func:`mock_server.errors.to_api_error` and ``render``.
@@ -297,9 +298,9 @@ class FastPath:
                 await self.app(scope, _replay(raw, receive), send)
                 return
             arguments["body"] = body
-        user = token_info.get("sub", token_info.get("uid"))
-        arguments["user"], arguments["token_info"] = user, token_info
-        await self._answer(operation, scope, receive, send, user, token_info, arguments, authorization)
+        arguments["user"] = token_info.get("sub", token_info.get("uid"))  # as Connexion's security does
+        arguments["token_info"] = token_info
+        await self._answer(operation, scope, receive, send, arguments, authorization)
 
     async def _answer(
         self,
@@ -307,14 +308,12 @@ class FastPath:
         scope: Scope,
         receive: Receive,
         send: Send,
-        user: Any,
-        token_info: dict[str, Any],
         arguments: dict[str, Any],
         authorization: bytes | None,
     ) -> None:
         _scope.set(scope)
         _receive.set(receive)
-        _context.set({"user": user, "token_info": token_info})
+        _context.set({"user": arguments["user"], "token_info": arguments["token_info"]})
         try:
             answer, status = await operation.handler(
                 **{name: value for name, value in arguments.items() if name in operation.arguments}
