@@ -58,7 +58,5 @@ $(PRISM_STAMP):
 	touch $(PRISM_STAMP)
 
 bench: $(STAMP) $(PRISM_STAMP)
-	@command -v wrk >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
-		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench.py $(ARGS)

@@ -71,18 +71,23 @@ def test_a_bad_fixture_file_stops_start_up_naming_it(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """The start-up banner and the base URL it names."""
+    assert process.stdout is not None
+    banner = ""
+    deadline = time.monotonic() + 30
+    while "Ctrl-C" not in banner and time.monotonic() < deadline:
+        banner += process.stdout.readline()
+    found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
+    assert found, banner
+    return banner, found.group(1)
+
+
 @pytest.mark.socket
 def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
     process = _run("--port", "0", "--generate", "2", env={"MOCK_SERVER_LATENCY": "5"})
     try:
-        assert process.stdout is not None
-        banner = ""
-        deadline = time.monotonic() + 30
-        while "Ctrl-C" not in banner and time.monotonic() < deadline:
-            banner += process.stdout.readline()
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
-        assert found, banner
-        base = found.group(1)
+        banner, base = _banner(process)
         assert f"{base}/ui/" in banner and "sk_test_paid_org" in banner and "sk_test_free_org" in banner
         answer = httpx.get(f"{base}/account/organization", headers={"Authorization": "Bearer sk_test_gen_2"})
         assert answer.status_code == 200
@@ -95,3 +100,21 @@ def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
     assert "stopped" in out
     assert "Traceback" not in err
     assert "trackingId=" + answer.headers["x-tracking-id"] in err, "one log line per request"
+
+
+@pytest.mark.socket
+def test_keep_alive_answers_do_not_wait_for_the_clients_delayed_ack() -> None:
+    """Without TCP_NODELAY each answer on a kept-alive connection waits ~40 ms (Nagle + delayed ACK)."""
+    process = _run("--port", "0")
+    try:
+        _, base = _banner(process)
+        durations = []
+        with httpx.Client(base_url=base, headers={"Authorization": "Bearer sk_test_paid_org"}) as client:
+            for _ in range(25):  # one connection, kept alive
+                started = time.perf_counter()
+                assert client.get("/account/organization").status_code == 200
+                durations.append(time.perf_counter() - started)
+        assert sorted(durations)[len(durations) // 2] < 0.02, durations
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
