@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test lint typecheck check contract clean
+.PHONY: serve test lint typecheck check contract contract-time clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python -m pytest $(ARGS)
+
+# The contract suite alone, against the mock in-process or any target: make contract ARGS="--base-url ..."
+contract: $(STAMP)
+	$(BIN)/contract-tests $(ARGS)
+
+# Wall time of the contract suite's ci profile against the in-process mock (budget 60 s).
+contract-time: $(STAMP)
+	$(BIN)/python scripts/time_contract_suite.py --runs 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -11,7 +11,7 @@ from schemathesis import Case, CheckContext, Response
 
 __all__ = ["CONTRACT_CHECKS", "ANNIVERSARY_DATE", "error_body_documented", "is_calendar_date", "tracking_id_unique"]
 
-Check = Callable[[CheckContext, Response, Case], Any]
+Check = Callable[[CheckContext, Response, Case[Any]], Any]
 ANNIVERSARY_DATE = "anniversaryDate"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -23,7 +23,7 @@ def _json(response: Response) -> Any:
         return None
 
 
-def error_body_documented(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def error_body_documented(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Every non-2xx answer carries ``{"trackingId", "error": {"code", "message"}}``, all non-empty."""
     if response.status_code < 400:
         return None
@@ -49,7 +49,7 @@ def is_calendar_date(value: Any) -> bool:
     return True
 
 
-def anniversary_date_is_a_date(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def anniversary_date_is_a_date(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """``anniversaryDate`` in a 2xx answer is a real calendar date (YYYY-MM-DD)."""
     if not 200 <= response.status_code < 300:
         return None
@@ -64,7 +64,7 @@ def anniversary_date_is_a_date(ctx: CheckContext, response: Response, case: Case
 def tracking_id_unique(seen: set[str]) -> Check:
     """A check remembering every error ``trackingId`` of the run: none may come back twice."""
 
-    def tracking_id_unique(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    def tracking_id_unique(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
         if response.status_code < 400:
             return None
         body = _json(response)

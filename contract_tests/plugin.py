@@ -129,7 +129,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     writes_off = pytest.mark.skip(reason="POST /billing is not sent to a non-loopback target without --allow-writes")
     not_mock = pytest.mark.skip(reason="assumes the mock's own codes or demo data; the target is not the mock")
     for item in items:
-        if not settings.writes and (WRITE_OPERATION in item.nodeid or item.get_closest_marker("writes")):
+        if not settings.writes and (WRITE_OPERATION in item.name or item.get_closest_marker("writes")):
             item.add_marker(writes_off)
         if item.get_closest_marker("mock_only") and not (target is not None and target.is_mock):
             item.add_marker(not_mock)

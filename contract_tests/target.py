@@ -55,7 +55,7 @@ class LimitedSession(requests.Session):
         self.limiter = limiter
         self.timeout = timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.limiter.wait()
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout
         return super().send(request, **kwargs)
@@ -111,7 +111,8 @@ class Target:
         if app is not None:
             from starlette.testclient import TestClient
 
-            self._client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+            # Entered once: one event loop for the whole run instead of one per request.
+            self._client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False).__enter__()
         self.base_url = settings.base_url or "http://127.0.0.1"
         self.auth = bearer(settings.api_key) if settings.api_key else basic(settings.basic or ("", ""))
         self.other_auth = bearer(settings.other_api_key) if settings.other_api_key else None
@@ -128,7 +129,12 @@ class Target:
         headers = {"Authorization": self.auth}
         if self.app is not None:
             return {"app": self.app, "headers": headers}
-        return {"base_url": self.base_url, "session": self.session, "headers": headers, "timeout": self.settings.timeout}
+        return {
+            "base_url": self.base_url,
+            "session": self.session,
+            "headers": headers,
+            "timeout": self.settings.timeout,
+        }
 
     def request(self, method: str, path: str, *, auth: str | None, body: Any = None) -> Answer:
         headers = {"Authorization": auth} if auth else {}
@@ -142,7 +148,8 @@ class Target:
     def close(self) -> None:
         self.session.close()
         if self._client is not None:
-            self._client.close()
+            self._client.__exit__(None, None, None)
+            self._client = None
 
 
 def _check_credentials(target: Target, auth: str, what: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .target import ORGANIZATION_PATH, Target, bearer
+from .target import Target, bearer
 
 pytestmark = pytest.mark.mock_only
 

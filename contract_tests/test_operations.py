@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from schemathesis.checks import CHECKS, load_all_checks
@@ -47,12 +49,15 @@ def check_name(failure: Failure) -> str:
 
 @pytest.fixture(scope="session")
 def run_checks(recorder: Recorder) -> list[Check]:
-    return [_REGISTERED[name] for name in BUILTIN_CHECKS] + [*CONTRACT_CHECKS, tracking_id_unique(recorder.tracking_ids)]
+    return [_REGISTERED[name] for name in BUILTIN_CHECKS] + [
+        *CONTRACT_CHECKS,
+        tracking_id_unique(recorder.tracking_ids),
+    ]
 
 
 @SCHEMA.parametrize()
 def test_operation(
-    case: schemathesis.Case, target: Target, recorder: Recorder, run_checks: list[Check], progress: Progress
+    case: schemathesis.Case[Any], target: Target, recorder: Recorder, run_checks: list[Check], progress: Progress
 ) -> None:
     operation = case.operation.label
     # Checks that send their own probes (ignored_auth) pick the transport from the schema's app.

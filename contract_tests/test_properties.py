@@ -54,7 +54,9 @@ def build_machine(target: Target, recorder: Recorder, settings: RunSettings) -> 
         "messagePriceId": settings.message_price_id,
         "budgetPriceId": settings.budget_price_id,
     }
-    price_choices = [{}] + [{field: price} for field, price in prices.items() if price]
+    price_choices: list[dict[str, str]] = [{}] + [
+        {field: price} for field, price in prices.items() if price is not None
+    ]
     if all(prices.values()):
         price_choices.append({field: price for field, price in prices.items() if price})
 
