@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     outcome = _Outcome(app)
     # This process imported Hypothesis already, so pytest cannot rewrite its asserts: say nothing of it.
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    args = [str(SUITE), "-p", "no:cacheprovider", *quiet, *argv, *extra]
+    args = [str(SUITE), "-p", "no:cacheprovider", "--tb=short", *quiet, *argv, *extra]
     status = pytest.main(args, plugins=[outcome])
     if status == pytest.ExitCode.OK:
         return OK

@@ -66,7 +66,8 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
-    if settings.workers > 1 and not getattr(config.option, "numprocesses", None):
+    is_worker = hasattr(config, "workerinput")  # an xdist worker: never start workers of its own
+    if settings.workers > 1 and not is_worker and not getattr(config.option, "numprocesses", None):
         config.option.numprocesses = settings.workers
         config.option.dist = "load"
     # One seed for every Hypothesis test in the run, printed in the header.

@@ -79,6 +79,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     text: str
+    credentials: str = ""  # e.g. "Bearer $CONTRACT_API_KEY": where the secret is, never the secret
 
     @property
     def json(self) -> Any:
@@ -88,10 +89,14 @@ class Answer:
             return None
 
     def curl(self) -> str:
-        parts = ["curl", "-X", self.method, "-H", "Authorization: Bearer $CONTRACT_API_KEY"]
+        """The request as curl; the secret stays in the environment variable it came from."""
+        parts = ["curl", "-X", self.method]
         if self.request_body is not None:
             parts += ["-H", "Content-Type: application/json", "-d", json.dumps(self.request_body)]
-        return " ".join(shlex.quote(part) for part in parts) + " " + shlex.quote(self.url)
+        command = " ".join(shlex.quote(part) for part in parts)
+        if self.credentials:
+            command += f' -H "Authorization: {self.credentials}"'
+        return f"{command} {shlex.quote(self.url)}"
 
     def describe(self) -> str:
         body = self.text if len(self.text) < 2000 else self.text[:2000] + "..."
@@ -107,13 +112,15 @@ class Target:
         self.app = app
         self.limiter = RateLimiter(settings.max_rps)
         self.session = LimitedSession(self.limiter, settings.timeout)
+        # In-process, requests are addressed as to `mock-server` on its default port, so a printed curl
+        # command reproduces a failure against `mock-server` started in another terminal.
+        self.base_url = settings.base_url or "http://127.0.0.1:8080"
         self._client: Any = None
         if app is not None:
             from starlette.testclient import TestClient
 
             # Entered once: one event loop for the whole run instead of one per request.
-            self._client = TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False).__enter__()
-        self.base_url = settings.base_url or "http://127.0.0.1"
+            self._client = TestClient(app, base_url=self.base_url, raise_server_exceptions=False).__enter__()
         self.auth = bearer(settings.api_key) if settings.api_key else basic(settings.basic or ("", ""))
         self.other_auth = bearer(settings.other_api_key) if settings.other_api_key else None
 
@@ -128,7 +135,7 @@ class Target:
         """Keyword arguments for ``Case.call`` / ``validate_response``'s transport."""
         headers = {"Authorization": self.auth}
         if self.app is not None:
-            return {"app": self.app, "headers": headers}
+            return {"app": self.app, "base_url": self.base_url, "headers": headers}
         return {
             "base_url": self.base_url,
             "session": self.session,
@@ -136,14 +143,26 @@ class Target:
             "timeout": self.settings.timeout,
         }
 
+    def _credentials(self, auth: str | None) -> str:
+        if not auth:
+            return ""
+        if auth == self.other_auth:
+            return "Bearer $CONTRACT_OTHER_API_KEY"
+        if auth.startswith("Basic "):
+            return 'Basic $(printf %s "$CONTRACT_BASIC" | base64)'
+        return "Bearer $CONTRACT_API_KEY"
+
     def request(self, method: str, path: str, *, auth: str | None, body: Any = None) -> Answer:
         headers = {"Authorization": auth} if auth else {}
         url = self.base_url + path
+        sent = (method, url, body)
         if self._client is not None:
             response = self._client.request(method, url, headers=headers, json=body)
-            return Answer(method, url, body, response.status_code, dict(response.headers), response.text)
-        answer = self.session.request(method, url, headers=headers, json=body)
-        return Answer(method, url, body, answer.status_code, dict(answer.headers), answer.text)
+            status, answer_headers, text = response.status_code, dict(response.headers), response.text
+        else:
+            answer = self.session.request(method, url, headers=headers, json=body)
+            status, answer_headers, text = answer.status_code, dict(answer.headers), answer.text
+        return Answer(*sent, status, answer_headers, text, self._credentials(auth))
 
     def close(self) -> None:
         self.session.close()
