@@ -6,12 +6,14 @@ and the ``contract-tests`` script (which runs pytest) behave the same.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import hypothesis
 import pytest
+from schemathesis.generation import derive_operation_seed
 
 from .options import OPTIONS, RunSettings, UsageError, resolve
 from .report import Recorder
@@ -77,6 +79,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Schemathesis keeps per-run state on the schema object; a second run in this process
+    # (contract_tests.cli.main called twice) gets a fresh one.
+    sys.modules.pop(f"{__package__}.test_operations", None)
     config.addinivalue_line("markers", "mock_only: assumes the mock's own error codes or demo data")
     config.addinivalue_line("markers", "writes: sends POST /billing")
     # After Hypothesis's own plugin: the profile sets the examples per operation for every test.
@@ -130,6 +135,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     writes_off = pytest.mark.skip(reason="POST /billing is not sent to a non-loopback target without --allow-writes")
     not_mock = pytest.mark.skip(reason="assumes the mock's own codes or demo data; the target is not the mock")
     for item in items:
+        # Schemathesis seeds each operation's test with a random seed of its own unless told otherwise.
+        test = getattr(item, "obj", None)
+        if test is not None and hasattr(test, "_hypothesis_internal_use_seed"):
+            hypothesis.seed(derive_operation_seed(settings.seed, item.name))(test)
         if not settings.writes and (WRITE_OPERATION in item.name or item.get_closest_marker("writes")):
             item.add_marker(writes_off)
         if item.get_closest_marker("mock_only") and not (target is not None and target.is_mock):

@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from .checks import ANNIVERSARY_DATE, is_calendar_date
 from .options import RunSettings
+from .plugin import Progress
 from .report import Finding, Recorder
 from .target import ORGANIZATION_PATH, Answer, Target
 
@@ -46,7 +47,9 @@ class _Violation(AssertionError):
     pass
 
 
-def build_machine(target: Target, recorder: Recorder, settings: RunSettings) -> type[RuleBasedStateMachine]:
+def build_machine(
+    target: Target, recorder: Recorder, settings: RunSettings, progress: Progress | None = None
+) -> type[RuleBasedStateMachine]:
     tenants = {"account": target.auth}
     if target.other_auth:
         tenants["other account"] = target.other_auth
@@ -77,6 +80,8 @@ def build_machine(target: Target, recorder: Recorder, settings: RunSettings) -> 
             answer = target.request(method, path, auth=tenants[tenant], body=body)
             operation = f"{method} {path}"
             recorder.sent(operation, answer.status)
+            if progress is not None:
+                progress.tick(operation)
             self.expect(answer.status == 200, operation, "status_200", f"{tenant}: expected 200", answer)
             data = answer.json
             self.expect(isinstance(data, dict), operation, "json_object", "the answer is not a JSON object", answer)
@@ -184,8 +189,10 @@ def build_machine(target: Target, recorder: Recorder, settings: RunSettings) -> 
     return BillingMachine
 
 
-def test_billing_state_machine(target: Target, recorder: Recorder, contract_settings: RunSettings) -> None:
-    machine = build_machine(target, recorder, contract_settings)
+def test_billing_state_machine(
+    target: Target, recorder: Recorder, contract_settings: RunSettings, progress: Progress
+) -> None:
+    machine = build_machine(target, recorder, contract_settings, progress)
     run_state_machine_as_test(
         machine,
         settings=hypothesis.settings(

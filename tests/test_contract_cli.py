@@ -15,6 +15,7 @@ import uvicorn
 
 from contract_tests.cli import ERROR, OK, main
 from contract_tests.options import NON_LOOPBACK_MAX_RPS, UsageError, resolve
+from contract_tests.target import RateLimiter
 from mock_server import create_app
 
 
@@ -74,6 +75,14 @@ def test_remote_targets_are_rate_limited_and_read_only_by_default() -> None:
         resolve({"contract_max_rps": "0"}, environ={})
 
 
+def test_the_rate_limit_spaces_requests() -> None:
+    limiter = RateLimiter(20)
+    started = time.monotonic()
+    for _ in range(11):
+        limiter.wait()
+    assert time.monotonic() - started >= 0.5 - 0.01
+
+
 def test_no_post_billing_to_a_remote_target_without_allow_writes() -> None:
     """The mock in-process, addressed as a remote target: only GET may reach it."""
     seen: list[str] = []
@@ -111,3 +120,22 @@ def test_a_running_mock_over_http_passes(mock_server_port: int) -> None:
     base_url = f"http://127.0.0.1:{mock_server_port}"
     argv = ["--base-url", base_url, "--api-key", "sk_test_paid_org", "--allow-writes", "--profile", "quick"]
     assert main(argv) == OK
+
+
+def test_workers_share_one_summary_and_report(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    assert main(["--profile", "quick", "--workers", "2", "--report", str(report)]) == OK
+    operations = json.loads(report.read_text())["operations"]
+    assert {"GET /account/organization", "POST /billing"} <= set(operations)
+    assert "same_stripe_customer" in operations["POST /billing"]["checks"]
+
+
+def test_a_seed_repeats_a_run_and_another_seed_changes_it(tmp_path: Path) -> None:
+    def statuses(seed: str, name: str) -> object:
+        report = tmp_path / name
+        assert main(["--profile", "quick", "--seed", seed, "--report", str(report)]) == OK
+        return json.loads(report.read_text())["operations"]
+
+    first = statuses("11", "a.json")
+    assert statuses("11", "b.json") == first
+    assert statuses("12", "c.json") != first
