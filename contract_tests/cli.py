@@ -22,6 +22,7 @@ __all__ = ["main", "OK", "VIOLATIONS", "ERROR"]
 
 OK, VIOLATIONS, ERROR = 0, 1, 2
 SUITE = Path(__file__).resolve().parent
+_CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Timeout")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,20 +45,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class _Outcome:
-    """Sees the session from inside pytest: the app to test, and whether violations were found."""
+    """Sees the session from inside pytest: the app to test, and whether violations were found.
+
+    A test that fails on an answer is a violation; one that fails because the target could not
+    be reached, or that errors in setup, is not.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.findings = 0
+        self.violations = 0
 
     def pytest_configure(self, config: pytest.Config) -> None:
         if self.app is not None:
             config.stash[APP_KEY] = self.app
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # A report, not the exception: with --workers the tests run in other processes.
+        if report.when != "call" or not report.failed:
+            return
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if not any(name in getattr(crash, "message", "") for name in _CONNECTION_ERRORS):
+            self.violations += 1
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         recorder = session.config.stash.get(RECORDER_KEY, None)
-        self.findings = len(recorder.findings) if recorder is not None else 0
+        self.violations += len(recorder.findings) if recorder is not None else 0
 
 
 def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
@@ -87,7 +100,7 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     status = pytest.main(args, plugins=[outcome])
     if status == pytest.ExitCode.OK:
         return OK
-    if status == pytest.ExitCode.TESTS_FAILED and outcome.findings:
+    if status == pytest.ExitCode.TESTS_FAILED and outcome.violations:
         return VIOLATIONS
     return ERROR
 

@@ -117,10 +117,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         from mock_server import create_app
 
         app = create_app()
-    target = Target(settings, app)
+    workerinput = getattr(config, "workerinput", None)
+    target = Target(settings, app, share=workerinput["workercount"] if workerinput else 1)
     config.stash[TARGET_KEY] = target
     config.stash[RECORDER_KEY] = Recorder()
-    if hasattr(config, "workerinput"):
+    if workerinput:
         return  # the controller ran the preflight
     try:
         preflight(target)

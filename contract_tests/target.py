@@ -107,10 +107,11 @@ class Answer:
 class Target:
     """Where requests go, and with which credentials."""
 
-    def __init__(self, settings: RunSettings, app: Any = None) -> None:
+    def __init__(self, settings: RunSettings, app: Any = None, *, share: int = 1) -> None:
+        """``share``: how many processes split ``--max-rps`` (the xdist workers)."""
         self.settings = settings
         self.app = app
-        self.limiter = RateLimiter(settings.max_rps)
+        self.limiter = RateLimiter(settings.max_rps / share if settings.max_rps else None)
         self.session = LimitedSession(self.limiter, settings.timeout)
         # In-process, requests are addressed as to `mock-server` on its default port, so a printed curl
         # command reproduces a failure against `mock-server` started in another terminal.

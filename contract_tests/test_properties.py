@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import hypothesis
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from .checks import ANNIVERSARY_DATE, is_calendar_date
 from .options import RunSettings
@@ -181,10 +181,6 @@ def build_machine(
                 f"{tenant}: POST /billing and GET /account/organization disagree on {', '.join(differing)}",
                 answer,
             )
-
-        @invariant()
-        def tenants_stay_apart(self) -> None:
-            assert len(set(self.organization.values())) == len(self.organization)
 
     return BillingMachine
 
