@@ -168,6 +168,8 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
             if key == "api_key" and "basic" in values:
                 continue
             values.setdefault(key, default)
+        if values.get("api_key") == values["other_api_key"]:
+            values["other_api_key"] = MOCK_DEFAULTS["api_key"]
     basic = values.pop("basic", None)
     if basic is not None:
         client, sep, secret = basic.partition(":")

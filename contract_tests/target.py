@@ -172,7 +172,7 @@ class Target:
             self._client = None
 
 
-def _check_credentials(target: Target, auth: str, what: str) -> None:
+def _check_credentials(target: Target, auth: str, what: str) -> str:
     try:
         answer = target.request("GET", ORGANIZATION_PATH, auth=auth)
     except requests.RequestException as exc:
@@ -189,14 +189,25 @@ def _check_credentials(target: Target, auth: str, what: str) -> None:
     body = answer.json
     if not isinstance(body, dict) or not body.get("organizationId"):
         raise PreflightError(f"GET {ORGANIZATION_PATH} answered 200 without an organizationId: {answer.text[:300]}")
+    return str(body["organizationId"])
 
 
 def preflight(target: Target) -> None:
     """Fail loudly before generating anything: a wrong key must never pass as a documented 401."""
     settings = target.settings
-    if settings.api_key:
-        _check_credentials(target, bearer(settings.api_key), "--api-key")
-    if settings.basic:
-        _check_credentials(target, basic(settings.basic), "--basic")
+    account = {
+        what: _check_credentials(target, auth, what)
+        for what, auth in (
+            ("--api-key", settings.api_key and bearer(settings.api_key)),
+            ("--basic", settings.basic and basic(settings.basic)),
+        )
+        if auth
+    }
+    if len(set(account.values())) > 1:
+        raise PreflightError(f"--api-key and --basic belong to different organizations: {account}")
     if settings.other_api_key:
-        _check_credentials(target, bearer(settings.other_api_key), "--other-api-key")
+        other = _check_credentials(target, bearer(settings.other_api_key), "--other-api-key")
+        if other in account.values():
+            raise PreflightError(
+                f"--other-api-key belongs to the same organization ({other}); give another account's key"
+            )

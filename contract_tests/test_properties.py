@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import hypothesis
-import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
@@ -199,14 +198,3 @@ def test_billing_state_machine(
             suppress_health_check=list(hypothesis.HealthCheck),
         ),
     )
-
-
-def test_basic_and_bearer_name_one_organization(target: Target, contract_settings: RunSettings) -> None:
-    """When both are given, --basic and --api-key authenticate the same account."""
-    if not (contract_settings.basic and contract_settings.api_key):
-        pytest.skip("needs both --api-key and --basic")
-    from .target import basic, bearer
-
-    by_key = target.request("GET", ORGANIZATION_PATH, auth=bearer(contract_settings.api_key)).json
-    by_pair = target.request("GET", ORGANIZATION_PATH, auth=basic(contract_settings.basic)).json
-    assert by_key["organizationId"] == by_pair["organizationId"]

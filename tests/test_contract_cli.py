@@ -48,6 +48,26 @@ def test_an_unreachable_target_stops_before_testing(capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--api-key", "sk_test_paid_org", "--basic", "client_free_org:secret_free_org"], "different organizations"),
+        (["--api-key", "sk_test_paid_org", "--other-api-key", "sk_test_paid_org"], "same organization"),
+        (["--basic", "client_paid_org:wrong"], "refused --basic"),
+    ],
+)
+def test_credentials_that_do_not_fit_stop_before_testing(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--profile", "quick", *argv]) == ERROR
+    assert message in capsys.readouterr().out
+
+
+def test_the_free_demo_key_gets_the_paid_one_as_its_other_tenant() -> None:
+    settings = resolve({"contract_api_key": "sk_test_free_org"}, environ={})
+    assert settings.other_api_key == "sk_test_paid_org"
+
+
+@pytest.mark.parametrize(
     "argv",
     [
         ["--profile", "huge"],
