@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import hypothesis
+
 __all__ = ["OPTIONS", "PROFILES", "DEFAULT_SEED", "Option", "RunSettings", "UsageError", "resolve"]
 
 DEFAULT_SEED = 20261122
@@ -112,6 +114,19 @@ class RunSettings:
     @property
     def stateful_examples(self) -> int:
         return PROFILES[self.profile][1]
+
+    def hypothesis_settings(self, max_examples: int) -> hypothesis.settings:
+        """Seeded elsewhere (--seed); no example database, so a run depends on its options alone."""
+        return hypothesis.settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            print_blob=False,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+
+    def stateful_hypothesis_settings(self, *, steps: int) -> hypothesis.settings:
+        return hypothesis.settings(self.hypothesis_settings(self.stateful_examples), stateful_step_count=steps)
 
     def describe(self) -> str:
         target = self.base_url or "the mock, in-process"

@@ -87,14 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # After Hypothesis's own plugin: the profile sets the examples per operation for every test.
     settings = config.stash[SETTINGS_KEY]
     name = f"contract-{settings.profile}"
-    hypothesis.settings.register_profile(
-        name,
-        max_examples=settings.max_examples,
-        deadline=None,
-        database=None,
-        print_blob=False,
-        suppress_health_check=list(hypothesis.HealthCheck),
-    )
+    hypothesis.settings.register_profile(name, settings.hypothesis_settings(settings.max_examples))
     hypothesis.settings.load_profile(name)
     # The suite's JUnit file names the operation and the check; pytest's would name the test function.
     from _pytest.junitxml import xml_key
@@ -184,7 +177,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("contract summary")
     for line in recorder.summary_lines():
         terminalreporter.write_line(line)
-    verdict = "violations found" if recorder.findings else "the target honours the contract"
+    failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
+    verdict = "violations found" if failed else "the target honours the contract"
     terminalreporter.write_line(f"{verdict} (seed {settings.seed}; rerun with --seed {settings.seed})")
 
 

@@ -8,10 +8,12 @@ import pytest
 import schemathesis
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from mock_server.spec import SPEC_PATH
 
 from .checks import CONTRACT_CHECKS, Check, tracking_id_unique
+from .options import RunSettings
 from .plugin import Progress
 from .report import Finding, Recorder
 from .target import Target
@@ -55,22 +57,47 @@ def run_checks(recorder: Recorder) -> list[Check]:
     ]
 
 
+class Exercise:
+    """Send one generated case to the target, record it, and run every check on the answer."""
+
+    def __init__(self, target: Target, recorder: Recorder, checks: list[Check], progress: Progress) -> None:
+        self.target, self.recorder, self.checks, self.progress = target, recorder, checks, progress
+
+    def call(self, case: schemathesis.Case[Any]) -> schemathesis.Response:
+        operation = case.operation.label
+        # Checks that send their own probes (ignored_auth) pick the transport from the schema's app.
+        case.operation.schema.app = self.target.app
+        kwargs = self.target.call_kwargs()
+        response = case.call(**kwargs)
+        self.recorder.sent(operation, response.status_code)
+        self.recorder.ran(operation, *(check.__name__ for check in self.checks))
+        self.progress.tick(operation)
+        try:
+            case.validate_response(response, checks=self.checks, headers=kwargs["headers"], transport_kwargs=kwargs)
+        except FailureGroup as group:
+            details = str(group).replace("'Authorization: [Filtered]'", '"Authorization: Bearer $CONTRACT_API_KEY"')
+            for failure in group.exceptions:
+                self.recorder.failed(Finding(operation, check_name(failure), failure.title, details))
+            raise
+        return response
+
+
+@pytest.fixture(scope="session")
+def exercise(target: Target, recorder: Recorder, run_checks: list[Check], progress: Progress) -> Exercise:
+    return Exercise(target, recorder, run_checks, progress)
+
+
 @SCHEMA.parametrize()
-def test_operation(
-    case: schemathesis.Case[Any], target: Target, recorder: Recorder, run_checks: list[Check], progress: Progress
-) -> None:
-    operation = case.operation.label
-    # Checks that send their own probes (ignored_auth) pick the transport from the schema's app.
-    case.operation.schema.app = target.app
-    kwargs = target.call_kwargs()
-    response = case.call(**kwargs)
-    recorder.sent(operation, response.status_code)
-    recorder.ran(operation, *(check.__name__ for check in run_checks))
-    progress.tick(operation)
-    try:
-        case.validate_response(response, checks=run_checks, headers=kwargs["headers"], transport_kwargs=kwargs)
-    except FailureGroup as group:
-        details = str(group).replace("'Authorization: [Filtered]'", '"Authorization: Bearer $CONTRACT_API_KEY"')
-        for failure in group.exceptions:
-            recorder.failed(Finding(operation, check_name(failure), failure.title, details))
-        raise
+def test_operation(case: schemathesis.Case[Any], exercise: Exercise) -> None:
+    exercise.call(case)
+
+
+@pytest.mark.writes
+def test_openapi_links(exercise: Exercise, contract_settings: RunSettings) -> None:
+    """Sequences that follow the document's link: POST /billing, then GET /account/organization."""
+
+    class Links(SCHEMA.as_state_machine()):  # type: ignore[misc]
+        def step(self, input: StepInput) -> StepOutput:
+            return StepOutput(exercise.call(input.case), input.case)
+
+    Links.run(settings=contract_settings.stateful_hypothesis_settings(steps=4))

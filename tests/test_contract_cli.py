@@ -51,7 +51,6 @@ def test_an_unreachable_target_stops_before_testing(capsys: pytest.CaptureFixtur
     ("argv", "message"),
     [
         (["--api-key", "sk_test_paid_org", "--basic", "client_free_org:secret_free_org"], "different organizations"),
-        (["--api-key", "sk_test_paid_org", "--other-api-key", "sk_test_paid_org"], "same organization"),
         (["--basic", "client_paid_org:wrong"], "refused --basic"),
     ],
 )
