@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/mock-server $(ARGS)
 
+# The contract suite alone, against the mock in-process or any target: make contract ARGS="--base-url ..."
+contract: $(STAMP)
+	$(BIN)/contract-tests $(ARGS)
+
+# Wall time of the contract suite's ci profile against the in-process mock (budget 60 s).
+contract-time: $(STAMP)
+	$(BIN)/python scripts/time_contract_suite.py --runs 3
+
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server contract_tests tests
 	$(BIN)/ruff format --check mock_server contract_tests
@@ -26,14 +34,6 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python -m pytest $(ARGS)
-
-# The contract suite alone, against the mock in-process or any target: make contract ARGS="--base-url ..."
-contract: $(STAMP)
-	$(BIN)/contract-tests $(ARGS)
-
-# Wall time of the contract suite's ci profile against the in-process mock (budget 60 s).
-contract-time: $(STAMP)
-	$(BIN)/python scripts/time_contract_suite.py --runs 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
