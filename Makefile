@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test lint typecheck check contract clean
+.PHONY: serve test lint typecheck check contract contract-time clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)
 	$(BIN)/mock-server $(ARGS)
+
+# The contract suite alone, against the mock in-process or any target: make contract ARGS="--base-url ..."
+contract: $(STAMP)
+	$(BIN)/contract-tests $(ARGS)
+
+# Wall time of the contract suite's ci profile against the in-process mock (budget 60 s).
+contract-time: $(STAMP)
+	$(BIN)/python scripts/time_contract_suite.py --runs 3
 
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server contract_tests tests

@@ -1,0 +1,109 @@
+"""``contract-tests``: run the contract suite against the mock in-process or any deployment.
+
+It runs ``pytest contract_tests`` with the same options, and turns the outcome
+into three exit codes: 0 the target honours the contract, 1 violations found,
+2 usage, configuration or connection error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .options import OPTIONS, UsageError, resolve
+from .plugin import APP_KEY, RECORDER_KEY
+
+__all__ = ["main", "OK", "VIOLATIONS", "ERROR"]
+
+OK, VIOLATIONS, ERROR = 0, 1, 2
+SUITE = Path(__file__).resolve().parent
+_CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Timeout")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contract-tests",
+        description="Check that a deployment of the organization & billing API honours openapi.yaml. "
+        "Without --base-url the mock is tested in-process. Every option can also be set as the "
+        "CONTRACT_* environment variable named in its help.",
+        epilog="Exit codes: 0 the target honours the contract, 1 violations found, "
+        "2 usage, configuration or connection error. Arguments after -- go to pytest.",
+    )
+    for option in OPTIONS:
+        if option.kind == "flag":
+            parser.add_argument(f"--{option.name}", action="store_true", dest=option.dest, help=option.help)
+        else:
+            metavar = "|".join(option.choices) if option.choices else option.name.split("-")[-1].upper()
+            help_text = f"{option.help} [{option.env}]"
+            parser.add_argument(f"--{option.name}", dest=option.dest, metavar=metavar, help=help_text)
+    return parser
+
+
+class _Outcome:
+    """Sees the session from inside pytest: the app to test, and whether violations were found.
+
+    A test that fails on an answer is a violation; one that fails because the target could not
+    be reached, or that errors in setup, is not.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.violations = 0
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if self.app is not None:
+            config.stash[APP_KEY] = self.app
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # A report, not the exception: with --workers the tests run in other processes.
+        if report.when != "call" or not report.failed:
+            return
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if not any(name in getattr(crash, "message", "") for name in _CONNECTION_ERRORS):
+            self.violations += 1
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        recorder = session.config.stash.get(RECORDER_KEY, None)
+        self.violations += len(recorder.findings) if recorder is not None else 0
+
+
+def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
+    """Run the suite; ``app`` replaces the mock as the in-process target (used by the project's tests)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        index = argv.index("--")
+        argv, extra = argv[:index], argv[index + 1 :]
+    parser = _parser()
+    try:
+        namespace = parser.parse_args(argv)
+    except SystemExit as exc:
+        return OK if exc.code == 0 else ERROR
+    try:
+        settings = resolve(vars(namespace))
+    except UsageError as exc:
+        print(f"contract-tests: {exc}", file=sys.stderr)
+        return ERROR
+    if app is not None and settings.workers > 1:
+        print("contract-tests: --workers needs --base-url or the default in-process mock", file=sys.stderr)
+        return ERROR
+    outcome = _Outcome(app)
+    # This process imported Hypothesis already, so pytest cannot rewrite its asserts: say nothing of it.
+    quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    args = [str(SUITE), "-p", "no:cacheprovider", "--tb=short", *quiet, *argv, *extra]
+    status = pytest.main(args, plugins=[outcome])
+    if status == pytest.ExitCode.OK:
+        return OK
+    if status == pytest.ExitCode.TESTS_FAILED and outcome.violations:
+        return VIOLATIONS
+    return ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

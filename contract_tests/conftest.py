@@ -1,0 +1,17 @@
+"""Loads the suite's pytest hooks and fixtures; the target comes from one place (``target``)."""
+
+from contract_tests.plugin import (  # noqa: F401
+    contract_settings,
+    progress,
+    pytest_addoption,
+    pytest_cmdline_main,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_report_header,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+    recorder,
+    target,
+)

@@ -1,0 +1,225 @@
+"""The pytest side of the suite: options, the target, the preflight, the reports.
+
+``contract_tests/conftest.py`` loads these hooks, so ``pytest contract_tests``
+and the ``contract-tests`` script (which runs pytest) behave the same.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import hypothesis
+import pytest
+from schemathesis.generation import derive_operation_seed
+
+from .options import OPTIONS, RunSettings, UsageError, resolve
+from .report import Recorder
+from .target import PreflightError, Target, preflight
+
+__all__ = [
+    "APP_KEY",
+    "SETTINGS_KEY",
+    "pytest_addoption",
+    "pytest_cmdline_main",
+    "pytest_configure",
+    "pytest_collection_modifyitems",
+    "pytest_report_header",
+    "pytest_sessionstart",
+    "pytest_sessionfinish",
+    "pytest_terminal_summary",
+    "pytest_testnodedown",
+    "contract_settings",
+    "recorder",
+    "target",
+]
+
+APP_KEY = pytest.StashKey[Any]()  # an ASGI app to test in-process instead of the mock
+SETTINGS_KEY = pytest.StashKey[RunSettings]()
+TARGET_KEY = pytest.StashKey[Target]()
+RECORDER_KEY = pytest.StashKey[Recorder]()
+WRITE_OPERATION = "POST /billing"
+PROGRESS_SECONDS = 5.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("contract", "contract tests (also as CONTRACT_* environment variables)")
+    for option in OPTIONS:
+        if option.name == "junit-xml":
+            continue  # pytest's own --junit-xml; the suite writes the file itself (see pytest_configure)
+        if option.kind == "flag":
+            group.addoption(f"--{option.name}", action="store_true", default=False, dest=option.dest, help=option.help)
+        else:
+            group.addoption(f"--{option.name}", default=None, dest=option.dest, help=f"{option.help} [{option.env}]")
+
+
+def _flags(config: pytest.Config) -> dict[str, Any]:
+    flags = {option.dest: getattr(config.option, option.dest, None) for option in OPTIONS}
+    flags["contract_junit_xml"] = config.option.xmlpath
+    return flags
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    try:
+        settings = resolve(_flags(config))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    is_worker = hasattr(config, "workerinput")  # an xdist worker: never start workers of its own
+    if settings.workers > 1 and not is_worker and not getattr(config.option, "numprocesses", None):
+        config.option.numprocesses = settings.workers
+        config.option.dist = "load"
+    # One seed for every Hypothesis test in the run, printed in the header.
+    if config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = settings.seed
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Schemathesis keeps per-run state on the schema object; a second run in this process
+    # (contract_tests.cli.main called twice) gets a fresh one.
+    sys.modules.pop(f"{__package__}.test_operations", None)
+    config.addinivalue_line("markers", "mock_only: assumes the mock's own error codes or demo data")
+    config.addinivalue_line("markers", "writes: sends POST /billing")
+    # After Hypothesis's own plugin: the profile sets the examples per operation for every test.
+    settings = config.stash[SETTINGS_KEY]
+    name = f"contract-{settings.profile}"
+    hypothesis.settings.register_profile(name, settings.hypothesis_settings(settings.max_examples))
+    hypothesis.settings.load_profile(name)
+    # The suite's JUnit file names the operation and the check; pytest's would name the test function.
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        config.pluginmanager.unregister(xml)
+        del config.stash[xml_key]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return config.stash[SETTINGS_KEY].describe()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    settings = config.stash[SETTINGS_KEY]
+    app = config.stash.get(APP_KEY, None)
+    if app is None and settings.in_process:
+        from mock_server import create_app
+
+        app = create_app()
+    workerinput = getattr(config, "workerinput", None)
+    target = Target(settings, app, share=workerinput["workercount"] if workerinput else 1)
+    config.stash[TARGET_KEY] = target
+    config.stash[RECORDER_KEY] = Recorder()
+    if workerinput:
+        return  # the controller ran the preflight
+    try:
+        preflight(target)
+    except PreflightError as exc:
+        target.close()
+        pytest.exit(f"contract-tests: preflight failed: {exc}", returncode=2)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = config.stash[SETTINGS_KEY]
+    target = config.stash.get(TARGET_KEY, None)
+    writes_off = pytest.mark.skip(reason="POST /billing is not sent to a non-loopback target without --allow-writes")
+    not_mock = pytest.mark.skip(reason="assumes the mock's own codes or demo data; the target is not the mock")
+    for item in items:
+        # Schemathesis seeds each operation's test with a random seed of its own unless told otherwise.
+        test = getattr(item, "obj", None)
+        if test is not None and hasattr(test, "_hypothesis_internal_use_seed"):
+            hypothesis.seed(derive_operation_seed(settings.seed, item.name))(test)
+        if not settings.writes and (WRITE_OPERATION in item.name or item.get_closest_marker("writes")):
+            item.add_marker(writes_off)
+        if item.get_closest_marker("mock_only") and not (target is not None and target.is_mock):
+            item.add_marker(not_mock)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    recorder = config.stash.get(RECORDER_KEY, None)
+    settings = config.stash.get(SETTINGS_KEY, None)
+    target = config.stash.get(TARGET_KEY, None)
+    if target is not None:
+        target.close()
+    if recorder is None or settings is None:
+        return
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["contract"] = recorder.to_dict()
+        return
+    if settings.junit_xml:
+        recorder.write_junit(settings.junit_xml, seed=settings.seed)
+    if settings.report:
+        recorder.write_json(settings.report, seed=settings.seed, target=settings.base_url or "in-process")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    data = getattr(node, "workeroutput", {}).get("contract")
+    if data:
+        node.config.stash[RECORDER_KEY].merge(data)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    recorder = config.stash.get(RECORDER_KEY, None)
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if recorder is None or settings is None or not recorder.operations:
+        return
+    if recorder.findings:
+        terminalreporter.section("contract violations")
+        for line in recorder.failure_lines():
+            terminalreporter.write_line(line)
+    terminalreporter.section("contract summary")
+    for line in recorder.summary_lines():
+        terminalreporter.write_line(line)
+    failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
+    verdict = "violations found" if failed else "the target honours the contract"
+    terminalreporter.write_line(f"{verdict} (seed {settings.seed}; rerun with --seed {settings.seed})")
+
+
+class Progress:
+    """A line every few seconds while an operation is being tested, so long runs do not look hung."""
+
+    def __init__(self, config: pytest.Config, recorder: Recorder) -> None:
+        self.config = config
+        self.recorder = recorder
+        self.last = time.monotonic()
+
+    def tick(self, operation: str) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        entry = self.recorder.operations[operation]
+        statuses = " ".join(f"{code}x{count}" for code, count in sorted(entry.statuses.items()))
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        reporter = self.config.pluginmanager.getplugin("terminalreporter")
+        if capture is None or reporter is None:
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"  ... {operation}: {entry.cases} requests so far ({statuses})")
+
+
+@pytest.fixture(scope="session")
+def contract_settings(pytestconfig: pytest.Config) -> RunSettings:
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    return pytestconfig.stash[TARGET_KEY]
+
+
+@pytest.fixture(scope="session")
+def recorder(pytestconfig: pytest.Config) -> Recorder:
+    return pytestconfig.stash[RECORDER_KEY]
+
+
+@pytest.fixture(scope="session")
+def progress(pytestconfig: pytest.Config, recorder: Recorder) -> Iterator[Progress]:
+    yield Progress(pytestconfig, recorder)
