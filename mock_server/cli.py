@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((settings.host, settings.port))
+        # Listen before the banner says so: a client that starts on the banner is queued by the
+        # kernel until the loop accepts, never refused.
+        sock.listen(2048)
     except OSError as error:
         where = f"{settings.host}:{settings.port}"
         print(f"mock-server: error: cannot listen on {where}: {error.strerror}", file=sys.stderr)

@@ -83,25 +83,13 @@ def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
     return banner, found.group(1)
 
 
-def _get_when_up(url: str, headers: dict[str, str]) -> httpx.Response:
-    """The banner is printed as the socket is bound; give the loop a moment to accept."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            return httpx.get(url, headers=headers)
-        except httpx.ConnectError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 @pytest.mark.socket
 def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
     process = _run("--port", "0", "--generate", "2", env={"MOCK_SERVER_LATENCY": "5"})
     try:
         banner, base = _banner(process)
         assert f"{base}/ui/" in banner and "sk_test_paid_org" in banner and "sk_test_free_org" in banner
-        answer = _get_when_up(f"{base}/account/organization", {"Authorization": "Bearer sk_test_gen_2"})
+        answer = httpx.get(f"{base}/account/organization", headers={"Authorization": "Bearer sk_test_gen_2"})
         assert answer.status_code == 200
         assert answer.json()["organizationId"] == "org_gen_000002"
         assert answer.headers["x-tracking-id"]
