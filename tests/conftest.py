@@ -27,6 +27,15 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
+def checkout_body(app_url: str, **prices: str) -> dict[str, str]:
+    """A POST /billing body that returns to ``app_url``, with Stripe's session id placeholder."""
+    return {
+        **prices,
+        "successUrl": f"{app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancelUrl": f"{app_url}/billing/cancel",
+    }
+
+
 @pytest.fixture(scope="session")
 def spec() -> ApiSpec:
     return load_spec()

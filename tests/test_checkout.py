@@ -18,6 +18,8 @@ from mock_server.clock import Clock
 from mock_server.fixtures import Price
 from mock_server.settings import Settings
 
+from .conftest import checkout_body
+
 START = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 APP = "http://app.example.com"
 FREE = {"Authorization": "Bearer sk_test_free_org"}
@@ -39,15 +41,7 @@ def client(clock: Clock) -> Iterator[TestClient]:
 
 
 def billing(client: TestClient, auth: dict[str, str], **prices: str) -> dict[str, Any]:
-    response = client.post(
-        "/billing",
-        headers=auth,
-        json={
-            **prices,
-            "successUrl": f"{APP}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-            "cancelUrl": f"{APP}/billing/cancel",
-        },
-    )
+    response = client.post("/billing", headers=auth, json=checkout_body(APP, **prices))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

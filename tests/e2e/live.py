@@ -14,6 +14,8 @@ import httpx
 
 from mock_server.asgi import MockServer
 
+from ..conftest import checkout_body
+
 
 class _Frontend(BaseHTTPRequestHandler):
     """Stands for the developer's app: any GET answers a page naming the URL it was sent to."""
@@ -57,14 +59,7 @@ class LiveServer:
     def checkout(self, api_key: str, **prices: str) -> dict[str, Any]:
         """POST /billing with prices; returns the answer (with ``sessionId`` and ``url``)."""
         with self.client(api_key) as client:
-            answer = client.post(
-                "/billing",
-                json={
-                    **prices,
-                    "successUrl": f"{self.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-                    "cancelUrl": f"{self.app_url}/billing/cancel",
-                },
-            )
+            answer = client.post("/billing", json=checkout_body(self.app_url, **prices))
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = answer.json()
         return body
