@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import shlex
 import threading
 import time
@@ -172,11 +173,19 @@ class Target:
             self._client = None
 
 
+def _why(exc: requests.RequestException, timeout: float) -> str:
+    """The cause a person can act on (``Connection refused``), not urllib3's chain of wrappers."""
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s (--timeout)"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+    return found.group(1).strip() if found else f"{type(exc).__name__}: {exc}"
+
+
 def _check_credentials(target: Target, auth: str, what: str) -> str:
     try:
         answer = target.request("GET", ORGANIZATION_PATH, auth=auth)
     except requests.RequestException as exc:
-        raise PreflightError(f"cannot reach {target.base_url}: {exc}") from None
+        raise PreflightError(f"cannot reach {target.base_url}: {_why(exc, target.settings.timeout)}") from None
     if answer.status in (401, 403):
         raise PreflightError(
             f"the target refused {what} (GET {ORGANIZATION_PATH} answered {answer.status}): "

@@ -44,7 +44,9 @@ def test_an_unreachable_target_stops_before_testing(capsys: pytest.CaptureFixtur
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert main(["--base-url", f"http://127.0.0.1:{port}", "--api-key", "k", "--timeout", "2"]) == ERROR
-    assert "cannot reach" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"cannot reach http://127.0.0.1:{port}: Connection refused" in out
+    assert "HTTPConnectionPool" not in out, "the cause, not urllib3's wrappers"
 
 
 @pytest.mark.parametrize(
