@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Any
 
 from schemathesis import Case, CheckContext, Response
 
+from mock_server.spec import is_date
+
 __all__ = ["CONTRACT_CHECKS", "ANNIVERSARY_DATE", "error_body_documented", "is_calendar_date", "tracking_id_unique"]
 
 Check = Callable[[CheckContext, Response, Case[Any]], Any]
 ANNIVERSARY_DATE = "anniversaryDate"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _json(response: Response) -> Any:
@@ -40,13 +39,8 @@ def error_body_documented(ctx: CheckContext, response: Response, case: Case[Any]
 
 
 def is_calendar_date(value: Any) -> bool:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    """A string in the document's ``date`` format: YYYY-MM-DD, a day that exists."""
+    return isinstance(value, str) and is_date(value)
 
 
 def anniversary_date_is_a_date(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
