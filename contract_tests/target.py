@@ -158,13 +158,9 @@ class Target:
         headers = {"Authorization": auth} if auth else {}
         url = self.base_url + path
         sent = (method, url, body)
-        if self._client is not None:
-            response = self._client.request(method, url, headers=headers, json=body)
-            status, answer_headers, text = response.status_code, dict(response.headers), response.text
-        else:
-            answer = self.session.request(method, url, headers=headers, json=body)
-            status, answer_headers, text = answer.status_code, dict(answer.headers), answer.text
-        return Answer(*sent, status, answer_headers, text, self._credentials(auth))
+        client = self._client or self.session  # the in-process TestClient, or the rate-limited session
+        response = client.request(method, url, headers=headers, json=body)
+        return Answer(*sent, response.status_code, dict(response.headers), response.text, self._credentials(auth))
 
     def close(self) -> None:
         self.session.close()
