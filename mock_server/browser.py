@@ -99,19 +99,14 @@ def sticky_statuses(services: Services) -> list[int]:
 @browser_errors(back_url=DASHBOARD)
 async def dashboard(request: Request, services: Services, match: re.Match[str]) -> Response:
     store = services.store
-    rows = []
-    for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS):
-        organization_id = tenant.organization_id
-        rows.append(
-            {
-                "id": organization_id,
-                "tenant": tenant,
-                "org": store.get(organization_id),
-                "label": tenant.label,
-                "description": tenant.description,
-                "sticky": store.sticky.get(organization_id),
-            }
-        )
+    rows = [
+        {
+            "tenant": tenant,
+            "org": store.get(tenant.organization_id),
+            "sticky": store.sticky.get(tenant.organization_id),
+        }
+        for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
+    ]
     session_ids = list(store.sessions)[-SHOWN_SESSIONS:]
     entries = [entry for entry in reversed(services.request_log) if entry["path"] not in _OWN_PATHS]
     return render(
