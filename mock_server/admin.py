@@ -10,7 +10,6 @@ import hmac
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -20,6 +19,7 @@ from . import browser
 from .asgi import send_error
 from .errors import AdminForbidden, ApiError, MethodNotAllowed, NotFound, ValidationFailed
 from .services import Services
+from .state import request_state
 
 __all__ = ["AdminApp", "Route"]
 
@@ -95,7 +95,6 @@ class AdminApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        state: dict[str, Any] = scope["mock_server"]
         try:
             route, match = self._match(scope["path"])
             if not route.public:
@@ -109,7 +108,7 @@ class AdminApp:
             headers = []
             if isinstance(error, MethodNotAllowed):
                 headers.append((b"allow", ", ".join(self._match(scope["path"])[0].methods).encode()))
-            await send_error(send, error, state["tracking_id"], headers)
+            await send_error(send, error, request_state(scope).tracking_id, headers)
             return
         await response(scope, receive, send)
 

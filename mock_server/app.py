@@ -25,6 +25,7 @@ from .scenarios import Scenarios
 from .services import Services
 from .settings import Settings
 from .spec import load_spec, register_date_format
+from .state import request_state
 from .store import OrganizationStore
 from .stripe_stub import FakeStripe, StripeClient
 
@@ -44,8 +45,10 @@ _HANDLED_CLASSES: tuple[type[BaseException], ...] = (
 
 async def _render_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Connexion's and Starlette's errors, in the documented error body."""
-    state = request.scope.get("mock_server") or {}
-    tracking_id = state.get("tracking_id") or new_tracking_id()
+    try:
+        tracking_id = request_state(request.scope).tracking_id
+    except KeyError:
+        tracking_id = new_tracking_id()
     error = to_api_error(exc, request.headers.get("authorization"), tracking_id)
     headers: dict[str, Any] = {}
     if error.status_code == 405 and isinstance(exc, HTTPException) and exc.headers:

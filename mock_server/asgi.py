@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -19,6 +18,7 @@ from .errors import ApiError, BodyTooLarge, InternalError, ValidationFailed, ren
 from .ids import new_tracking_id
 from .logs import log_request
 from .services import Services
+from .state import RequestState, attach, request_state
 
 __all__ = ["Cors", "MockServer", "dispatch", "send_error"]
 
@@ -88,7 +88,7 @@ class Cors(CORSMiddleware):
                         f"CORS preflight refused: {reason}.",
                         fix="Serve the frontend from localhost, or start the mock with --cors-origin.",
                     )
-                    await send_error(send, error, scope["mock_server"]["tracking_id"])
+                    await send_error(send, error, request_state(scope).tracking_id)
                     return
         await super().__call__(scope, receive, send)
 
@@ -159,8 +159,7 @@ class MockServer:
             return
         started = time.perf_counter()
         tracking_id = new_tracking_id()
-        state: dict[str, Any] = {"tracking_id": tracking_id, "organizationId": None, "status": 500}
-        scope["mock_server"] = state
+        state = attach(scope, RequestState(tracking_id))
         tracking_header = (b"x-tracking-id", tracking_id.encode())
         response_started = False
 
@@ -168,7 +167,7 @@ class MockServer:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                state["status"] = message["status"]
+                state.status = message["status"]
                 message["headers"] = [*message.get("headers", ()), tracking_header]
             await send(message)
 
@@ -200,9 +199,9 @@ class MockServer:
                 "time": time.time(),
                 "method": scope["method"],
                 "path": scope["path"],
-                "status": state["status"],
+                "status": state.status,
                 "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                "organizationId": state["organizationId"],
+                "organizationId": state.organization_id,
             }
             self.services.request_log.append(entry)
             log_request(entry)

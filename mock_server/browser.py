@@ -21,6 +21,7 @@ from .clock import format_timestamp
 from .errors import ValidationFailed
 from .pages import STYLESHEET, browser_errors, money, read_fields, render
 from .services import Services
+from .state import request_state
 
 __all__ = ["checkout_action", "checkout_page", "dashboard", "is_form", "set_sticky", "sticky_statuses", "stylesheet"]
 
@@ -36,7 +37,7 @@ def is_form(request: Request) -> bool:
 
 
 def _note_organization(request: Request, organization_id: str) -> None:
-    request.scope["mock_server"]["organizationId"] = organization_id
+    request_state(request.scope).organization_id = organization_id
 
 
 async def stylesheet(request: Request, services: Services, match: re.Match[str]) -> Response:

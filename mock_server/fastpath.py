@@ -325,7 +325,8 @@ class FastPath:
                 if not response.is_valid(sent):  # Connexion's validator decides, and words the error
                     JSONResponseBodyValidator(scope, schema=response.schema, encoding="utf-8")._validate(sent)
         except Exception as exc:  # as the app's error handlers do for Connexion
-            tracking_id = (scope.get("mock_server") or {}).get("tracking_id") or new_tracking_id()
+            tracking_id = scope.get("state", {}).get("mock_server", None)
+            tracking_id = tracking_id.tracking_id if tracking_id is not None else new_tracking_id()
             error = to_api_error(exc, authorization.decode("latin-1") if authorization else None, tracking_id)
             status, payload = error.status_code, render(error, tracking_id)
         headers = [*_HEADERS, (b"content-length", str(len(payload)).encode())]

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from .errors import ApiError, UnsupportedMediaType, ValidationFailed
 from .fixtures import Price
 from .services import Services
+from .state import request_state
 
 __all__ = ["STYLESHEET", "browser_errors", "money", "read_fields", "render", "wants_html"]
 
@@ -94,7 +95,7 @@ def browser_errors(
                     status=error.status_code,
                     phrase=phrase,
                     title=_TITLES.get(error.status_code, phrase),
-                    tracking_id=request.scope["mock_server"]["tracking_id"],
+                    tracking_id=request_state(request.scope).tracking_id,
                     back_url=back_url,
                     back_label=back_label,
                 )

@@ -26,6 +26,7 @@ from mock_server.api._scenario import operation
 from mock_server.clock import Clock
 from mock_server.fastpath import FastPath, compile_operations, compile_schema
 from mock_server.spec import load_spec, register_date_format
+from mock_server.state import RequestState, attach
 
 from .conftest import basic, bearer
 
@@ -173,7 +174,7 @@ def test_the_fast_path_takes_the_valid_requests_and_leaves_the_rest_to_connexion
     fast = FastPath(connexion, operations)
 
     async def with_state(scope: Any, receive: Any, send: Any) -> None:
-        scope["mock_server"] = {"tracking_id": "t", "organizationId": None}  # what MockServer keeps
+        attach(scope, RequestState("t"))  # what MockServer keeps
         await fast(scope, receive, send)
 
     async def status(*request: Any) -> int:

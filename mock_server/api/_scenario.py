@@ -11,16 +11,16 @@ from connexion import context
 
 from ..scenarios import parse_prefer
 from ..services import Services
+from ..state import RequestState, request_state
 
-__all__ = ["operation", "request_state"]
+__all__ = ["current_state", "operation"]
 
 Handler = Callable[..., Awaitable[tuple[Any, int]]]
 
 
-def request_state() -> dict[str, Any]:
+def current_state() -> RequestState:
     """The per-request record the outer middleware keeps (trackingId, organization...)."""
-    state: dict[str, Any] = context.scope["mock_server"]
-    return state
+    return request_state(context.scope)
 
 
 def _header(name: bytes) -> str | None:
@@ -36,8 +36,8 @@ def operation(operation_id: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapper(services: Services, *args: Any, user: str, **kwargs: Any) -> tuple[Any, int]:
-            state = request_state()
-            state["organizationId"] = user
+            state = current_state()
+            state.organization_id = user
             preference = parse_prefer(_header(b"prefer"))
             sticky = services.store.sticky.get(user)
             if sticky is not None and preference.code is None and preference.example is None:
@@ -45,7 +45,7 @@ def operation(operation_id: str) -> Callable[[Handler], Handler]:
             delay = services.settings.latency + preference.delay
             if delay:
                 await asyncio.sleep(delay / 1000)
-            forced = services.scenarios.forced(operation_id, preference, state["tracking_id"])
+            forced = services.scenarios.forced(operation_id, preference, state.tracking_id)
             if forced is not None:
                 return forced
             return await handler(services, *args, user=user, **kwargs)
