@@ -14,13 +14,12 @@ from starlette.types import ASGIApp
 from .admin import AdminApp
 from .api import make_resolver
 from .asgi import Cors, MockServer, dispatch
-from .auth import credential_checks, security_map
 from .clock import Clock
 from .errors import ApiError, render, to_api_error
-from .fastpath import JSONIFIER, FastPath, compile_operations
 from .fixtures import load_prices, load_tenants
 from .generate import generate_tenants
 from .ids import new_tracking_id
+from .pipeline import middlewares
 from .scenarios import Scenarios
 from .services import Services
 from .settings import Settings
@@ -67,13 +66,11 @@ def create_app(
     stripe: StripeClient | None = None,
     *,
     clock: Clock | None = None,
-    fast_path: bool = True,
 ) -> MockServer:
     """Build the mock: Connexion serving ``openapi.yaml``, the store and the fake Stripe.
 
+    Every API request travels the middleware list of :mod:`mock_server.pipeline`.
     Pass ``store`` or ``stripe`` to replace the ones built from the fixtures.
-    ``fast_path=False`` sends every request through Connexion's middleware stack
-    (see :mod:`mock_server.fastpath`); the answers are the same, only slower.
     Raises :class:`~mock_server.settings.ConfigError` on a bad fixture.
     """
     settings = settings or Settings()
@@ -96,13 +93,11 @@ def create_app(
         organization_fields=spec.response_fields("accountGetOrganization"),
     )
 
-    resolver = make_resolver(services)
     api = AsyncApp(
         __name__,
-        security_map=security_map(store),
-        resolver=resolver,
+        middlewares=middlewares(services),
+        resolver=make_resolver(services),
         validate_responses=True,
-        jsonifier=JSONIFIER,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     api.add_api(spec.copy_raw())
@@ -111,11 +106,8 @@ def create_app(
 
     origins = [origin for origin in settings.cors_origin if origin != "*"]
     everyone = "*" in settings.cors_origin
-    routed: ASGIApp = api
-    if fast_path:
-        routed = FastPath(api, compile_operations(spec, resolver.function_resolver, credential_checks(store)))
     inner: ASGIApp = Cors(
-        dispatch(routed, AdminApp(services)),
+        dispatch(api, AdminApp(services)),
         allow_origins=["*"] if everyone else origins,
         allow_origin_regex=None if everyone else LOCAL_ORIGINS,
         allow_methods=["GET", "POST", "OPTIONS"],

@@ -14,13 +14,14 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .clock import iso_timestamp
 from .errors import ApiError, BodyTooLarge, InternalError, ValidationFailed, render
 from .ids import new_tracking_id
 from .logs import log_request
 from .services import Services
 from .state import RequestState, attach, request_state
 
-__all__ = ["Cors", "MockServer", "dispatch", "send_error"]
+__all__ = ["Cors", "MockServer", "dispatch", "replay", "send_error"]
 
 logger = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__mock__"
@@ -133,7 +134,8 @@ async def _read_limited(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that first gives ``body`` (already read) as the whole request body."""
     sent = False
 
     async def replay() -> Message:
@@ -184,7 +186,7 @@ class MockServer:
                         send_tracked, BodyTooLarge(f"The request body is over {limit} bytes."), tracking_id
                     )
                 else:
-                    await self.app(scope, _replay(body, receive), send_tracked)
+                    await self.app(scope, replay(body, receive), send_tracked)
             else:
                 await self.app(scope, receive, send_tracked)
         except Exception as exc:  # the last line of defence: never a stack trace
@@ -196,7 +198,7 @@ class MockServer:
         finally:
             entry = {
                 "trackingId": tracking_id,
-                "time": time.time(),
+                "time": iso_timestamp(time.time()),
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": state.status,

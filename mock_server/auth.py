@@ -1,44 +1,116 @@
 """Credentials: HTTP bearer (the secret API key) and HTTP basic (clientId:clientSecret).
 
-Connexion's security middleware parses the header and calls these functions;
-an unknown credential returns None, which Connexion answers with 401 (rendered
-by :mod:`mock_server.errors`). Secrets are never logged.
+:class:`Security` is a Connexion routed middleware: at start-up it reads each
+operation's ``security`` alternatives from the document; per request it reads the
+``Authorization`` header once, looks the credential up in the store, records the
+organization in the request state, or raises the error that says what is wrong
+(missing, malformed, a scheme the operation does not take, unknown). Secrets are
+never logged.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
-from connexion.security import BasicSecurityHandler, BearerSecurityHandler
+from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
+from connexion.operations import AbstractOperation
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .errors import InvalidCredentials, MalformedCredentials, MissingCredentials
+from .state import request_state
 from .store import OrganizationStore
 
-__all__ = ["credential_checks", "security_map"]
+__all__ = ["Security", "credentials"]
+
+Lookup = Callable[[str], "str | None"]
+"""The credential (after the scheme name) -> the organization id, or None if unknown."""
 
 
-def credential_checks(store: OrganizationStore) -> dict[str, Callable[..., dict[str, Any] | None]]:
-    """HTTP scheme -> the function that turns its credentials into token info (None: unknown)."""
+def credentials(authorization: str | None) -> tuple[str, str] | None:
+    """``(scheme in lower case, value)`` of an Authorization header; None when absent.
 
-    def bearer_info(token: str) -> dict[str, Any] | None:
-        organization_id = store.by_api_key(token)
-        return {"sub": organization_id} if organization_id else None
+    Raises :class:`MalformedCredentials` when the header is there but has no value.
+    """
+    if not authorization or not authorization.strip():
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if not value:
+        raise MalformedCredentials()
+    return scheme.lower(), value
 
-    def basic_info(username: str, password: str) -> dict[str, Any] | None:
-        organization_id = store.by_basic(username, password)
-        return {"sub": organization_id} if organization_id else None
 
-    return {"bearer": bearer_info, "basic": basic_info}
+def _lookups(store: OrganizationStore) -> dict[str, Lookup]:
+    def basic(value: str) -> str | None:
+        try:
+            username, password = base64.b64decode(value, validate=True).decode("latin-1").split(":", 1)
+        except (binascii.Error, ValueError):
+            raise MalformedCredentials() from None
+        return store.by_basic(username, password)
+
+    return {"bearer": store.by_api_key, "basic": basic}
 
 
-def security_map(store: OrganizationStore) -> dict[str, type]:
-    """Connexion security handlers bound to ``store``: pass as ``security_map``."""
-    checks = credential_checks(store)
+def _authorization(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
 
-    def bound(base: type, function: Callable[..., Any]) -> type:
-        return type(base.__name__, (base,), {"_resolve_func": lambda self, scheme: function})
 
-    return {
-        "bearer": bound(BearerSecurityHandler, checks["bearer"]),
-        "basic": bound(BasicSecurityHandler, checks["basic"]),
-    }
+class _Check:
+    def __init__(self, next_app: ASGIApp, schemes: dict[str, Lookup]) -> None:
+        self.next_app = next_app
+        self.schemes = schemes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = credentials(_authorization(scope))
+        if found is None:
+            raise MissingCredentials()
+        lookup = self.schemes.get(found[0])
+        if lookup is None:
+            raise MalformedCredentials("The Authorization header uses a scheme this API does not accept.")
+        organization_id = lookup(found[1])
+        if organization_id is None:
+            raise InvalidCredentials()
+        request_state(scope).organization_id = organization_id
+        await self.next_app(scope, receive, send)
+
+
+class _API(RoutedAPI[Any]):
+    def __init__(self, *args: Any, store: OrganizationStore, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lookups = _lookups(store)
+        self.add_paths()
+
+    def make_operation(self, operation: AbstractOperation) -> ASGIApp:
+        next_app: ASGIApp = self.next_app
+        schemes: dict[str, Lookup] = {}
+        for requirement in operation.security or []:
+            if not requirement:
+                return next_app  # an empty alternative: no credentials needed
+            if len(requirement) != 1:
+                raise ValueError(f"{operation.operation_id}: only one security scheme per alternative is supported")
+            scheme = operation.security_schemes[next(iter(requirement))]
+            kind = str(scheme.get("scheme", "")).lower()
+            if scheme.get("type") != "http" or kind not in self.lookups:
+                raise ValueError(f"{operation.operation_id}: security scheme {scheme} is not HTTP bearer or basic")
+            schemes[kind] = self.lookups[kind]
+        return _Check(next_app, schemes) if schemes else next_app
+
+
+class Security(RoutedMiddleware[_API]):
+    """The operation's credentials, checked against the organization store."""
+
+    api_cls = _API
+
+    def __init__(self, app: ASGIApp, *, store: OrganizationStore) -> None:
+        super().__init__(app)
+        self.store = store
+
+    def add_api(self, specification: Any, **kwargs: Any) -> _API:
+        api: _API = super().add_api(specification, store=self.store, **kwargs)
+        return api

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 
-__all__ = ["Clock", "format_timestamp"]
+__all__ = ["Clock", "format_timestamp", "iso_timestamp"]
 
 
 def format_timestamp(moment: dt.datetime) -> str:
     """ISO 8601 in UTC with milliseconds, as the API writes ``createdAt``."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (f"{moment.microsecond // 1000:03d}Z")
+
+
+@functools.lru_cache(maxsize=4)
+def _second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
+def iso_timestamp(epoch: float) -> str:
+    """``epoch`` (seconds, wall clock) as :func:`format_timestamp` writes it, cheaply."""
+    second = int(epoch)
+    return f"{_second(second)}.{int((epoch - second) * 1000):03d}Z"
 
 
 class Clock:

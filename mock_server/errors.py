@@ -13,9 +13,7 @@ import logging
 from typing import Any, ClassVar
 
 from connexion.exceptions import (
-    BadRequestProblem,
     NonConformingResponse,
-    OAuthProblem,
     ProblemException,
     UnsupportedMediaTypeProblem,
 )
@@ -113,7 +111,7 @@ class PriceNotFound(ApiError):
     status_code = 400
     code = "price_not_found"
     default_message = "No price with that id."
-    fix = "Use a price id from the price catalog (see the README)."
+    fix = "Use a price id from the price catalog (docs/guide.md, Prices)."
 
 
 class PriceWrongTier(ApiError):
@@ -202,32 +200,25 @@ class ProviderError(ApiError):
     fix = "Retry later; nothing was charged."
 
 
-def _from_problem(exc: HTTPException, authorization: str | None) -> ApiError:
+def _from_http(exc: HTTPException, authorization: str | None) -> ApiError:
+    """Connexion's problems and Starlette's HTTP errors, by class, then by status."""
+    if isinstance(exc, UnsupportedMediaTypeProblem):
+        return UnsupportedMediaType()
     status = exc.status_code
-    detail = str(getattr(exc, "detail", "") or "")
-    if isinstance(exc, OAuthProblem) or status == 401:
-        if "Invalid authorization header" in detail:
-            return MalformedCredentials()
-        if not authorization:
-            return MissingCredentials()
-        if detail.startswith("No authorization token"):
-            return MalformedCredentials("The Authorization header uses a scheme this API does not accept.")
-        return InvalidCredentials()
-    if isinstance(exc, UnsupportedMediaTypeProblem) or status == 415:
-        return UnsupportedMediaType(detail or None)
-    if isinstance(exc, BadRequestProblem) or status == 400:
-        if isinstance(exc.__context__, json.JSONDecodeError):
-            return InvalidJson(f"The request body is not valid JSON: {detail}.")
-        if detail == "Request body must not be empty":
-            return ValidationFailed("The request body must be a JSON object, not null.")
-        return ValidationFailed(detail or None)
-    if status == 404:
-        return NotFound()
-    if status == 405:
-        return MethodNotAllowed()
+    mapped = _BY_STATUS.get(status)
+    if mapped is not None:
+        return mapped()
     if 400 <= status < 500:
-        return ValidationFailed(detail or None)
+        return ValidationFailed()
     return InternalError()
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    401: MissingCredentials,
+    404: NotFound,
+    405: MethodNotAllowed,
+    415: UnsupportedMediaType,
+}
 
 
 def to_api_error(exc: BaseException, authorization: str | None = None, tracking_id: str = "-") -> ApiError:
@@ -245,7 +236,7 @@ def to_api_error(exc: BaseException, authorization: str | None = None, tracking_
         logger.error("answer does not conform to openapi.yaml, trackingId=%s: %s", tracking_id, exc.detail)
         return InternalError()
     if isinstance(exc, (ProblemException, HTTPException)):
-        return _from_problem(exc, authorization)
+        return _from_http(exc, authorization)
     logger.error("unhandled exception, trackingId=%s", tracking_id, exc_info=exc)
     return InternalError()
 

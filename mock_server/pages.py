@@ -6,7 +6,6 @@ served by the mock itself (no CDN, no web fonts). Jinja escapes every value.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import http
 import json
@@ -46,8 +45,9 @@ def _price(price: Price) -> str:
     return f"{money(price.amount, price.currency)} / {price.interval}"
 
 
-def _clock(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M:%S")
+def _clock(timestamp: str) -> str:
+    """The time of day of an ISO 8601 timestamp (``2026-11-29T01:02:03.456Z`` -> ``01:02:03``)."""
+    return timestamp[11:19]
 
 
 _ENV = jinja2.Environment(

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from .errors import InvalidPrefer
+from .numbers import parse_int
 from .spec import ApiSpec
 
 __all__ = ["MAX_DELAY_MS", "Preference", "Scenarios", "parse_prefer"]
@@ -41,15 +42,17 @@ def parse_prefer(header: str | None) -> Preference:
             values[name] = value.strip().strip('"')
     if not values:
         return NO_PREFERENCE
-    code = values.get("code")
-    delay = values.get("delay", "0")
-    if code is not None and not (code.isdigit() and len(code) == 3):
-        raise InvalidPrefer(f"Prefer code={code!r} is not an HTTP status code.")
-    if not delay.isdigit() or int(delay) > MAX_DELAY_MS:
-        raise InvalidPrefer(f"Prefer delay={delay!r} must be a whole number of milliseconds up to {MAX_DELAY_MS}.")
+    code = parse_int(values["code"], minimum=100, maximum=599) if "code" in values else None
+    delay = parse_int(values.get("delay", "0"), maximum=MAX_DELAY_MS)
+    if "code" in values and code is None:
+        raise InvalidPrefer(f"Prefer code={values['code'][:20]!r} is not an HTTP status code.")
+    if delay is None:
+        raise InvalidPrefer(
+            f"Prefer delay={values['delay'][:20]!r} must be a whole number of milliseconds up to {MAX_DELAY_MS}."
+        )
     if "example" in values and not values["example"]:
         raise InvalidPrefer("Prefer example= needs the name of an example.")
-    return Preference(int(code) if code else None, values.get("example"), int(delay))
+    return Preference(code, values.get("example"), delay)
 
 
 class Scenarios:
@@ -57,6 +60,7 @@ class Scenarios:
 
     def __init__(self, spec: ApiSpec) -> None:
         self._examples = {op: spec.examples(op) for op in spec.operations}
+        self._routes = {op: f"{operation['method']} {operation['path']}" for op, operation in spec.operations.items()}
         self._statuses = {op: spec.documented_statuses(op) for op in spec.operations}
 
     def statuses(self, operation_id: str) -> list[int]:
@@ -64,6 +68,13 @@ class Scenarios:
 
     def example_names(self, operation_id: str) -> list[str]:
         return list(self._examples[operation_id])
+
+    def _unknown_example(self, operation_id: str, name: str) -> str:
+        message = f"Prefer example={name[:100]!r} is not an example of {self._routes[operation_id]} ({operation_id})"
+        elsewhere = [f"{self._routes[op]} ({op})" for op, examples in self._examples.items() if name in examples]
+        if elsewhere:
+            message += f"; it is an example of {' and '.join(elsewhere)}"
+        return f"{message}. Examples here: {', '.join(self._examples[operation_id]) or 'none'}."
 
     def forced(self, operation_id: str, preference: Preference, tracking_id: str) -> tuple[Any, int] | None:
         """The forced ``(body, status)``, or None to let the mock answer for real."""
@@ -78,9 +89,7 @@ class Scenarios:
         examples = self._examples[operation_id]
         if name is not None:
             if name not in examples:
-                raise InvalidPrefer(
-                    f"Prefer example={name!r} is not an example of {operation_id}; known: {', '.join(examples)}."
-                )
+                raise InvalidPrefer(self._unknown_example(operation_id, name))
             status, body = examples[name]
             if code is not None and code != status:
                 raise InvalidPrefer(f"Example {name!r} is a {status} answer, not {code}.")

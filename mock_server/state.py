@@ -9,6 +9,7 @@ handler and page reads it with :func:`request_state`.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from starlette.types import Scope
 
@@ -25,6 +26,8 @@ class RequestState:
     """The organization the request acted for, once known (for the request log)."""
     status: int = 500
     """The status the answer started with (500 until one is sent)."""
+    body: Any = None
+    """The request body, parsed and validated (None: the operation takes none)."""
 
 
 def attach(scope: Scope, state: RequestState) -> RequestState:

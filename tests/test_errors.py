@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from connexion.exceptions import NonConformingResponseBody, UnsupportedMediaTypeProblem
+from starlette.exceptions import HTTPException
 from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
+from mock_server.errors import PriceNotFound, to_api_error
 from mock_server.fixtures import load_prices, load_tenants
 from mock_server.settings import DEFAULT_FIXTURES
 from mock_server.spec import ApiSpec
@@ -146,3 +150,33 @@ def test_store_is_untouched_by_rejected_requests(app, client: TestClient) -> Non
         client.post("/billing", headers=JSON, content=content)
     assert app.services.store.get("org_free_demo") is before
     assert client.get("/account/organization", headers=FREE).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (HTTPException(404), 404, "not_found"),
+        (HTTPException(405), 405, "method_not_allowed"),
+        (HTTPException(415), 415, "unsupported_media_type"),
+        (HTTPException(401), 401, "missing_credentials"),
+        (HTTPException(400, "anything at all"), 400, "validation_error"),
+        (HTTPException(409), 400, "validation_error"),
+        (HTTPException(503), 500, "internal_error"),
+        (UnsupportedMediaTypeProblem(detail="x"), 415, "unsupported_media_type"),
+        (NonConformingResponseBody(detail="x"), 500, "internal_error"),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"), 400, "invalid_json"),
+        (json.JSONDecodeError("bad", "{", 0), 400, "invalid_json"),
+        (KeyError("bug"), 500, "internal_error"),
+        (PriceNotFound(), 400, "price_not_found"),
+    ],
+)
+def test_each_exception_class_and_status_maps_to_one_documented_error(exc: Exception, status: int, code: str) -> None:
+    error = to_api_error(exc)
+    assert (error.status_code, error.code) == (status, code)
+
+
+def test_the_mapping_does_not_read_messages() -> None:
+    """The same class and status with different words is the same error."""
+    for detail in ("Invalid authorization header", "No authorization token provided", "Request body must not be empty"):
+        assert to_api_error(HTTPException(401, detail)).code == "missing_credentials"
+        assert to_api_error(HTTPException(400, detail)).code == "validation_error"

@@ -7,16 +7,12 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from connexion import context
-
 from ..clock import format_timestamp
 from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier
 from ..fixtures import Price
 from ..services import Services
-from ._scenario import operation
 
 SESSION_LIFETIME = dt.timedelta(hours=24)
-_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 _TIERS = {"messagePriceId": "message", "budgetPriceId": "budget"}
 _SPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 
@@ -37,21 +33,8 @@ def _price(services: Services, field: str, price_id: str) -> Price:
     return price
 
 
-def _base_url(services: Services) -> str:
-    """Where the checkout page is served: the address the request came in on."""
-    if services.settings.checkout_base_url:
-        return services.settings.checkout_base_url
-    scope = context.scope
-    host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
-    if not _HOST.fullmatch(host):
-        server_host, server_port = scope.get("server") or (services.settings.host, services.settings.port)
-        host = f"{server_host}:{server_port}"
-    return f"{scope.get('scheme', 'http')}://{host}"
-
-
-@operation("accountPrepareCheckoutSession")
 async def prepare_checkout_session(
-    services: Services, *, user: str, body: dict[str, Any]
+    services: Services, *, user: str, body: dict[str, Any], origin: str
 ) -> tuple[dict[str, Any], int]:
     _check_url("successUrl", body["successUrl"])
     _check_url("cancelUrl", body["cancelUrl"])
@@ -74,7 +57,7 @@ async def prepare_checkout_session(
             cancel_url=body["cancelUrl"],
         )
         now = store.clock.now()
-        url = f"{_base_url(services)}/__mock__/checkout/{session_id}"
+        url = f"{services.settings.checkout_base_url or origin}/__mock__/checkout/{session_id}"
         store.add_session(
             {
                 "id": session_id,
