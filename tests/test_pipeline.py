@@ -337,3 +337,11 @@ def test_schemas_outside_the_compiled_keywords_are_still_checked() -> None:
     assert nullable(None) is None and nullable("a") is None and nullable("b") is not None
     assert compile_schema({"type": "object", "required": ["a"]})({}) == "'a' is a required property"
     assert compile_schema({"properties": {"a": {"type": "string"}}})({"a": 7}) == "7 is not of type 'string' - 'a'"
+
+
+def test_the_module_map_names_every_module() -> None:
+    root = pathlib.Path(mock_server.__file__).parent.parent
+    text = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for package in ("mock_server", "mock_server/api", "contract_tests"):
+        for module in sorted((root / package).glob("*.py")):
+            assert re.search(rf"^\s+{re.escape(module.name)}\s", text, re.M), f"{package}/{module.name} is not in the map"
