@@ -10,7 +10,6 @@ import datetime as dt
 import functools
 import http
 import json
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def wants_html(request: Request) -> bool:
 
 _TITLES = {404: "Not found", 409: "Already paid", 410: "Expired"}
 
-Endpoint = Callable[[Request, Services, "re.Match[str]"], Awaitable[Response]]
+Endpoint = Callable[[Request, Services], Awaitable[Response]]
 
 
 def browser_errors(
@@ -81,9 +80,9 @@ def browser_errors(
 
     def decorate(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
-        async def wrapper(request: Request, services: Services, match: re.Match[str]) -> Response:
+        async def wrapper(request: Request, services: Services) -> Response:
             try:
-                return await endpoint(request, services, match)
+                return await endpoint(request, services)
             except ApiError as error:
                 if not wants_html(request):
                     raise
