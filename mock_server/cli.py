@@ -51,6 +51,7 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
     base = f"http://{host}:{port}"
     lines = [
         f"org-billing-mock {__version__} listening on {base}",
+        f"  Dashboard:             {base}/__mock__/",
         f"  API docs (Swagger UI): {base}/ui/",
         f"  OpenAPI document:      {base}/openapi.yaml",
         f"  Mock control:          {base}/__mock__/health, /__mock__/requests, POST /__mock__/reset",

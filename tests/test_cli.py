@@ -125,6 +125,9 @@ def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
     try:
         banner, base = _banner(process)
         assert f"{base}/ui/" in banner and "sk_test_paid_org" in banner and "sk_test_free_org" in banner
+        dashboard = re.search(r"Dashboard: +(\S+)", banner)
+        assert dashboard and dashboard.group(1) == f"{base}/__mock__/", banner
+        assert "Mock dashboard" in httpx.get(dashboard.group(1)).text
         answer = httpx.get(f"{base}/account/organization", headers={"Authorization": "Bearer sk_test_gen_2"})
         assert answer.status_code == 200
         assert answer.json()["organizationId"] == "org_gen_000002"
