@@ -45,6 +45,21 @@ def _price(price: Price) -> str:
     return f"{money(price.amount, price.currency)} / {price.interval}"
 
 
+def _plan_state(organization: dict[str, Any]) -> str:
+    """The organization as it is now, in words: plan, verification, subscription, downgrade."""
+    parts = [str(organization.get("organizationType", "")).capitalize()]
+    if organization.get("status"):
+        parts.append(str(organization["status"]))
+    if organization.get("subscriptionStatus"):
+        parts.append(f"subscription {organization['subscriptionStatus']}")
+    elif not organization.get("stripeCustomerId"):
+        parts.append("no Stripe customer yet")
+    if organization.get("pendingDowngradeEffectiveDate"):
+        to = organization.get("pendingDowngradeAccountType") or "lower caps"
+        parts.append(f"downgrade to {to} on {organization['pendingDowngradeEffectiveDate']}")
+    return ", ".join(part for part in parts if part)
+
+
 def _clock(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M:%S")
 
@@ -55,7 +70,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.filters.update(number=_number, money=_price, clock=_clock)
+_ENV.filters.update(number=_number, money=_price, clock=_clock, plan_state=_plan_state)
 
 
 def render(template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
