@@ -37,7 +37,17 @@ DASHBOARD = "/__mock__/"
 SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50
-_OWN_PATHS = {"/__mock__", DASHBOARD, "/__mock__/static/style.css"}
+_UNLISTED = {
+    "/__mock__",
+    DASHBOARD,
+    "/__mock__/static/style.css",
+    "/favicon.ico",
+    "/robots.txt",
+    "/ui",
+    "/openapi.json",
+}
+_UNLISTED_PREFIXES = ("/ui/", "/apple-touch-icon", "/.well-known/")
+"""The dashboard itself and what browsers and the Swagger UI page ask for by themselves."""
 
 
 def is_form(request: Request) -> bool:
@@ -124,7 +134,11 @@ async def dashboard(request: Request, services: Services) -> Response:
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
     session_ids = list(store.sessions)[-SHOWN_SESSIONS:]
-    entries = [entry for entry in reversed(services.request_log) if entry["path"] not in _OWN_PATHS]
+    entries = [
+        entry
+        for entry in reversed(services.request_log)
+        if entry["path"] not in _UNLISTED and not entry["path"].startswith(_UNLISTED_PREFIXES)
+    ]
     return render(
         "dashboard.html",
         now=format_timestamp(store.clock.now()),
