@@ -25,10 +25,10 @@ from .errors import AdminForbidden, ApiError, MethodNotAllowed, NotFound, Valida
 from .services import Services
 from .state import request_state
 
-__all__ = ["AdminApp", "PUBLIC_ROUTES"]
+__all__ = ["AdminApp", "routes"]
 
 Endpoint = Callable[[Request, Services], Awaitable[Response]]
-PUBLIC_ROUTES = frozenset({"checkout", "stylesheet"})
+_PUBLIC_ROUTES = frozenset({"checkout", "stylesheet"})
 """Names of the routes reachable without the admin token."""
 
 
@@ -112,7 +112,7 @@ class AdminApp:
         headers: list[tuple[bytes, bytes]] = []
         try:
             route = self._route(scope)
-            if route.name not in PUBLIC_ROUTES:
+            if route.name not in _PUBLIC_ROUTES:
                 self._allowed(Request(scope, receive))
             try:
                 await self.router(scope, receive, send)

@@ -24,9 +24,9 @@ from .state import request_state
 
 __all__ = [
     "checkout_action",
-    "hosted_checkout",
     "checkout_page",
     "dashboard",
+    "hosted_checkout",
     "is_form",
     "set_sticky",
     "sticky_statuses",
