@@ -6,7 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: serve test lint typecheck check contract contract-time clean
+.DEFAULT_GOAL := help
+.PHONY: help serve test lint typecheck check contract contract-time clean
+
+# Every target with a `## description` on its line, in the order of this file.
+help: ## list the targets (the default)
+	@echo "make <target> [ARGS=...]"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,25 +20,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+serve: $(STAMP) ## run the mock on http://127.0.0.1:8080 (flags in ARGS, e.g. ARGS="--port 9000")
 	$(BIN)/mock-server $(ARGS)
 
 # The contract suite alone, against the mock in-process or any target: make contract ARGS="--base-url ..."
-contract: $(STAMP)
+contract: $(STAMP) ## the contract suite alone, in-process or against ARGS="--base-url ..."
 	$(BIN)/contract-tests $(ARGS)
 
 # Wall time of the contract suite's ci profile against the in-process mock (budget 60 s).
-contract-time: $(STAMP)
+contract-time: $(STAMP) ## wall time of the contract suite's ci profile (budget 60 s)
 	$(BIN)/python scripts/time_contract_suite.py --runs 3
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check mock_server contract_tests tests
 	$(BIN)/ruff format --check mock_server contract_tests
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) ## mypy on mock_server and contract_tests
 	$(BIN)/mypy mock_server contract_tests
 
-test: lint typecheck chromium
+check: lint typecheck ## lint and typecheck, no tests
+
+test: lint typecheck chromium ## lint, typecheck, then every test (pytest ARGS)
 	$(BIN)/python -m pytest $(ARGS)
 
 # The browser tests drive Debian's chromium (Playwright's Python package is
@@ -40,17 +48,17 @@ test: lint typecheck chromium
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: chromium screenshots
-chromium:
+chromium: ## install Debian's chromium for the browser tests when missing
 	@[ -x $(CHROMIUM) ] || { \
 		echo "Installing Debian's chromium for the browser tests..."; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Retake docs/checkout.png and docs/dashboard.png.
-screenshots: $(STAMP) chromium
+screenshots: $(STAMP) chromium ## retake docs/checkout.png and docs/dashboard.png
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -k screenshot $(ARGS)
 
-clean:
+clean: ## remove .venv and the tools' caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # `make bench`: the mock beside Stoplight Prism and a bare Starlette app under wrk (minutes,
@@ -65,6 +73,10 @@ $(PRISM_STAMP):
 	npm install --prefix $(BENCH_TOOLS) --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
 	touch $(PRISM_STAMP)
 
-bench: $(STAMP) $(PRISM_STAMP)
+bench: $(STAMP) $(PRISM_STAMP) ## the mock beside Prism and a bare Starlette app under wrk (minutes)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+.PHONY: bench-steps
+bench-steps: $(STAMP) ## microseconds per request in each step of the pipeline, in-process (seconds)
+	$(BIN)/python benchmarks/steps.py $(ARGS)

@@ -1,40 +1,39 @@
-"""Mock-only routes under ``/__mock__/`` (not part of ``openapi.yaml``).
+"""Mock-only routes under ``/__mock__/`` (not part of ``openapi.yaml``), on Starlette's router.
 
 Served without a token while the server listens on loopback; on any other
-address they need ``X-Admin-Token`` with the value of ``--admin-token``.
+address they need ``X-Admin-Token`` with the value of ``--admin-token``, except
+the public routes (the checkout page, a capability URL, and its stylesheet).
+An unknown ``/__mock__/`` path answers 404 and a wrong method 405 with ``Allow``,
+both in the documented error body.
 """
 
 from __future__ import annotations
 
 import hmac
-import re
 import time
 from collections.abc import Awaitable, Callable
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from . import browser
 from .asgi import send_error
 from .errors import AdminForbidden, ApiError, MethodNotAllowed, NotFound, ValidationFailed
+from .numbers import parse_int
 from .services import Services
 from .state import request_state
 
-__all__ = ["AdminApp", "Route"]
+__all__ = ["AdminApp", "routes"]
 
-Endpoint = Callable[[Request, Services, "re.Match[str]"], Awaitable[Response]]
-
-
-class Route:
-    def __init__(self, pattern: str, methods: dict[str, Endpoint], *, public: bool = False) -> None:
-        self.pattern = re.compile(pattern)
-        self.methods = methods
-        self.public = public
-        """A public route is reachable without the admin token (a capability URL)."""
+Endpoint = Callable[[Request, Services], Awaitable[Response]]
+_PUBLIC_ROUTES = frozenset({"checkout", "stylesheet"})
+"""Names of the routes reachable without the admin token."""
 
 
-async def health(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def health(request: Request, services: Services) -> Response:
     return JSONResponse(
         {
             "status": "ok",
@@ -44,41 +43,50 @@ async def health(request: Request, services: Services, match: re.Match[str]) -> 
     )
 
 
-async def reset(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def reset(request: Request, services: Services) -> Response:
     services.reset()
     if browser.is_form(request):  # the dashboard's button
         return RedirectResponse(browser.DASHBOARD, status_code=303)
     return JSONResponse({"status": "reset", "organizations": len(services.store)})
 
 
-async def recent_requests(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def recent_requests(request: Request, services: Services) -> Response:
     raw_limit = request.query_params.get("limit", "50")
     most = services.request_log.maxlen or 0
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= most:
+    limit = parse_int(raw_limit, minimum=1, maximum=most)
+    if limit is None:
         raise ValidationFailed(f"limit must be a whole number from 1 to {most}.")
-    entries = list(services.request_log)[-int(raw_limit) :]
+    entries = list(services.request_log)[-limit:]
     return JSONResponse({"requests": entries[::-1]})
 
 
-ROUTES: list[Route] = [
-    Route(r"/__mock__/health", {"GET": health}),
-    Route(r"/__mock__/reset", {"POST": reset}),
-    Route(r"/__mock__/requests", {"GET": recent_requests}),
-    Route(r"/__mock__/?", {"GET": browser.dashboard}),
-    Route(r"/__mock__/sticky", {"POST": browser.set_sticky}),
-    Route(r"/__mock__/static/style\.css", {"GET": browser.stylesheet}, public=True),
-    Route(
-        r"/__mock__/checkout/(?P<session_id>[^/]+)",
-        {"GET": browser.checkout_page, "POST": browser.checkout_action},
-        public=True,
-    ),
-]
+def routes(services: Services) -> list[Route]:
+    """Every ``/__mock__/`` route, its endpoint given ``services``."""
+
+    def route(path: str, endpoint: Endpoint, *methods: str, name: str | None = None) -> Route:
+        async def bound(request: Request) -> Response:
+            return await endpoint(request, services)
+
+        return Route(path, bound, methods=list(methods or ("GET",)), name=name or endpoint.__name__)
+
+    return [
+        route("/__mock__/health", health),
+        route("/__mock__/reset", reset, "POST"),
+        route("/__mock__/requests", recent_requests),
+        route("/__mock__/", browser.dashboard),
+        route("/__mock__", browser.dashboard),
+        route("/__mock__/sticky", browser.set_sticky, "POST"),
+        route("/__mock__/static/style.css", browser.stylesheet, name="stylesheet"),
+        route("/__mock__/checkout/{session_id}", browser.hosted_checkout, "GET", "POST", name="checkout"),
+    ]
 
 
 class AdminApp:
-    def __init__(self, services: Services, routes: list[Route] | None = None) -> None:
+    """The ASGI app of ``/__mock__/``: the access rule, then Starlette's router."""
+
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.routes = list(routes if routes is not None else ROUTES)
+        self.router = Router(routes(services), redirect_slashes=False)
 
     def _allowed(self, request: Request) -> None:
         settings = self.services.settings
@@ -93,28 +101,28 @@ class AdminApp:
         if not hmac.compare_digest(settings.admin_token.encode(), token.encode("utf-8", "surrogatepass")):
             raise AdminForbidden()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            route, match = self._match(scope["path"])
-            if not route.public:
-                self._allowed(request)
-            endpoint = route.methods.get(scope["method"])
-            if endpoint is None:
-                allow = ", ".join(route.methods)
-                raise MethodNotAllowed(f"{scope['path']} accepts {allow}.")
-            response = await endpoint(request, self.services, match)
-        except ApiError as error:
-            headers = []
-            if isinstance(error, MethodNotAllowed):
-                headers.append((b"allow", ", ".join(self._match(scope["path"])[0].methods).encode()))
-            await send_error(send, error, request_state(scope).tracking_id, headers)
-            return
-        await response(scope, receive, send)
+    def _route(self, scope: Scope) -> Route:
+        """The route of this path, whatever the method (the token is checked before the method)."""
+        for route in self.router.routes:
+            if isinstance(route, Route) and route.matches(scope)[0] is not Match.NONE:
+                return route
+        raise NotFound(f"No mock route {scope['path']}.")
 
-    def _match(self, path: str) -> tuple[Route, re.Match[str]]:
-        for route in self.routes:
-            match = route.pattern.fullmatch(path)
-            if match:
-                return route, match
-        raise NotFound(f"No mock route {path}.")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Inside an "app", Starlette's router raises HTTPException for 404 and 405.
+        scope["app"] = self
+        headers: list[tuple[bytes, bytes]] = []
+        try:
+            route = self._route(scope)
+            if route.name not in _PUBLIC_ROUTES:
+                self._allowed(Request(scope, receive))
+            try:
+                await self.router(scope, receive, send)
+            except HTTPException as exc:
+                if exc.status_code != 405:
+                    raise
+                allow = ", ".join(sorted(route.methods or ()))
+                headers.append((b"allow", allow.encode()))
+                raise MethodNotAllowed(f"{scope['path']} accepts {allow}.") from None
+        except ApiError as error:
+            await send_error(send, error, request_state(scope).tracking_id, headers)

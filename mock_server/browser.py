@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http
 import itertools
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -19,17 +18,37 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from . import checkout
 from .clock import format_timestamp
 from .errors import ValidationFailed
+from .numbers import parse_int
 from .pages import STYLESHEET, browser_errors, money, read_fields, render
 from .services import Services
 from .state import request_state
 
-__all__ = ["checkout_action", "checkout_page", "dashboard", "is_form", "set_sticky", "sticky_statuses", "stylesheet"]
+__all__ = [
+    "checkout_action",
+    "checkout_page",
+    "dashboard",
+    "hosted_checkout",
+    "is_form",
+    "set_sticky",
+    "sticky_statuses",
+    "stylesheet",
+]
 
 DASHBOARD = "/__mock__/"
 SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50
-_OWN_PATHS = {"/__mock__", DASHBOARD, "/__mock__/static/style.css"}
+_UNLISTED = {
+    "/__mock__",
+    DASHBOARD,
+    "/__mock__/static/style.css",
+    "/favicon.ico",
+    "/robots.txt",
+    "/ui",
+    "/openapi.json",
+}
+_UNLISTED_PREFIXES = ("/ui/", "/apple-touch-icon", "/.well-known/")
+"""The dashboard itself and what browsers and the Swagger UI page ask for by themselves."""
 
 
 def is_form(request: Request) -> bool:
@@ -40,7 +59,7 @@ def _note_organization(request: Request, organization_id: str) -> None:
     request_state(request.scope).organization_id = organization_id
 
 
-async def stylesheet(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def stylesheet(request: Request, services: Services) -> Response:
     return Response(STYLESHEET, media_type="text/css", headers={"cache-control": "max-age=300"})
 
 
@@ -48,9 +67,9 @@ async def stylesheet(request: Request, services: Services, match: re.Match[str])
 
 
 @browser_errors()
-async def checkout_page(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def checkout_page(request: Request, services: Services) -> Response:
     store = services.store
-    session = checkout.current(store, match["session_id"])
+    session = checkout.current(store, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
     organization = store.get(session["organizationId"])
     prices = checkout.session_prices(store, session)
@@ -71,10 +90,10 @@ async def checkout_page(request: Request, services: Services, match: re.Match[st
 
 
 @browser_errors()
-async def checkout_action(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def checkout_action(request: Request, services: Services) -> Response:
     """The page's two buttons: ``action=pay`` or ``action=cancel``; both answer 303 to the app."""
     store = services.store
-    session = checkout.current(store, match["session_id"])
+    session = checkout.current(store, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
     action = (await read_fields(request)).get("action")
     if action == "pay":
@@ -88,6 +107,13 @@ async def checkout_action(request: Request, services: Services, match: re.Match[
     )
 
 
+async def hosted_checkout(request: Request, services: Services) -> Response:
+    """``/__mock__/checkout/{session_id}``: the page (GET, HEAD) and its buttons (POST)."""
+    if request.method == "POST":
+        return await checkout_action(request, services)
+    return await checkout_page(request, services)
+
+
 # the dashboard ------------------------------------------------------------
 
 
@@ -98,7 +124,7 @@ def sticky_statuses(services: Services) -> list[int]:
 
 
 @browser_errors(back_url=DASHBOARD)
-async def dashboard(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def dashboard(request: Request, services: Services) -> Response:
     store = services.store
     rows = [
         {
@@ -109,7 +135,11 @@ async def dashboard(request: Request, services: Services, match: re.Match[str]) 
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
     session_ids = list(store.sessions)[-SHOWN_SESSIONS:]
-    entries = [entry for entry in reversed(services.request_log) if entry["path"] not in _OWN_PATHS]
+    entries = [
+        entry
+        for entry in reversed(services.request_log)
+        if entry["path"] not in _UNLISTED and not entry["path"].startswith(_UNLISTED_PREFIXES)
+    ]
     return render(
         "dashboard.html",
         now=format_timestamp(store.clock.now()),
@@ -125,8 +155,8 @@ async def dashboard(request: Request, services: Services, match: re.Match[str]) 
 def _sticky_status(raw: Any, allowed: list[int]) -> int | None:
     if raw is None or raw in ("", "off"):
         return None
-    if isinstance(raw, str) and raw.isdigit():
-        raw = int(raw)
+    if isinstance(raw, str):
+        raw = parse_int(raw, maximum=599)
     if isinstance(raw, bool) or raw not in allowed:
         raise ValidationFailed(
             f"status must be one of {', '.join(map(str, allowed))} or 'off', got {str(raw)[:40]!r}.",
@@ -136,7 +166,7 @@ def _sticky_status(raw: Any, allowed: list[int]) -> int | None:
 
 
 @browser_errors(back_url=DASHBOARD)
-async def set_sticky(request: Request, services: Services, match: re.Match[str]) -> Response:
+async def set_sticky(request: Request, services: Services) -> Response:
     """Make an organization's next calls answer ``status`` (until set ``off`` or reset)."""
     fields = await read_fields(request)
     organization_id = fields.get("organizationId")

@@ -8,32 +8,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .settings import ENV_PREFIX, ConfigError, Settings
+from .settings import SETTINGS, ConfigError, Settings
 
 __all__ = ["main", "parse_args"]
-
-_FLAGS: list[tuple[str, str, str]] = [
-    ("--host", "host", "address to listen on (default 127.0.0.1)"),
-    ("--port", "port", "TCP port (default 8080; 0 picks a free one)"),
-    ("--fixtures", "fixtures", "folder with organizations.yaml and prices.yaml (default: the shipped fixtures)"),
-    ("--seed", "seed", "seed for --generate (default 1)"),
-    ("--generate", "generate", "add N Faker-made organizations, keys sk_test_gen_1..N (default 0)"),
-    ("--latency", "latency", "milliseconds added to every API answer (default 0)"),
-    ("--cors-origin", "cors_origin", "extra CORS origins, comma-separated, or * (localhost is always allowed)"),
-    ("--log-format", "log_format", "text or json (default text)"),
-    ("--admin-token", "admin_token", "token for the /__mock__/ routes when not listening on loopback"),
-    ("--checkout-base-url", "checkout_base_url", "base URL of checkout session urls (default: the request's own)"),
-]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-server",
         description="A stateful mock of the organization & billing API. "
-        f"Every flag can also be set as {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT=9000).",
+        "A flag wins over its environment variable, which wins over the default.",
     )
-    for flag, field, text in _FLAGS:
-        parser.add_argument(flag, dest=field, metavar=field.upper(), help=text)
+    for setting in SETTINGS:
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            metavar=setting.name.upper(),
+            help=f"{setting.help} (default: {setting.shown_default}; env {setting.env})".replace("%", "%%"),
+        )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -44,10 +36,10 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
     namespace = parser.parse_args(argv)
     try:
         overrides: dict[str, Any] = {}
-        for flag, field, _ in _FLAGS:
-            raw = getattr(namespace, field)
+        for setting in SETTINGS:
+            raw = getattr(namespace, setting.name)
             if raw is not None:
-                overrides[field] = Settings.parse(field, raw, flag)
+                overrides[setting.name] = setting.parse(raw, setting.flag)
         return Settings.from_env(environ, **overrides)
     except ConfigError as error:
         parser.error(str(error))
@@ -59,6 +51,7 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
     base = f"http://{host}:{port}"
     lines = [
         f"org-billing-mock {__version__} listening on {base}",
+        f"  Dashboard:             {base}/__mock__/",
         f"  API docs (Swagger UI): {base}/ui/",
         f"  OpenAPI document:      {base}/openapi.yaml",
         f"  Mock control:          {base}/__mock__/health, /__mock__/requests, POST /__mock__/reset",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import http
 import json
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -50,13 +49,28 @@ def _clock(timestamp: str) -> str:
     return timestamp[11:19]
 
 
+def _plan_state(organization: dict[str, Any]) -> str:
+    """The organization as it is now, in words: plan, verification, subscription, downgrade."""
+    parts = [str(organization.get("organizationType", "")).capitalize()]
+    if organization.get("status"):
+        parts.append(str(organization["status"]))
+    if organization.get("subscriptionStatus"):
+        parts.append(f"subscription {organization['subscriptionStatus']}")
+    elif not organization.get("stripeCustomerId"):
+        parts.append("no Stripe customer yet")
+    if organization.get("pendingDowngradeEffectiveDate"):
+        to = organization.get("pendingDowngradeAccountType") or "lower caps"
+        parts.append(f"downgrade to {to} on {organization['pendingDowngradeEffectiveDate']}")
+    return ", ".join(part for part in parts if part)
+
+
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.filters.update(number=_number, money=_price, clock=_clock)
+_ENV.filters.update(number=_number, money=_price, clock=_clock, plan_state=_plan_state)
 
 
 def render(template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
@@ -71,7 +85,7 @@ def wants_html(request: Request) -> bool:
 
 _TITLES = {404: "Not found", 409: "Already paid", 410: "Expired"}
 
-Endpoint = Callable[[Request, Services, "re.Match[str]"], Awaitable[Response]]
+Endpoint = Callable[[Request, Services], Awaitable[Response]]
 
 
 def browser_errors(
@@ -81,9 +95,9 @@ def browser_errors(
 
     def decorate(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
-        async def wrapper(request: Request, services: Services, match: re.Match[str]) -> Response:
+        async def wrapper(request: Request, services: Services) -> Response:
             try:
-                return await endpoint(request, services, match)
+                return await endpoint(request, services)
             except ApiError as error:
                 if not wants_html(request):
                     raise

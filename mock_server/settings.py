@@ -1,7 +1,10 @@
-"""The mock's settings: the only module that reads ``os.environ``.
+"""The mock's settings: one table, and the only module that reads ``os.environ``.
 
-Precedence is flags over ``MOCK_SERVER_*`` environment variables over defaults.
-A malformed value stops start-up with a :class:`ConfigError` naming it.
+Each field of :class:`Settings` is one row of the table: its name, default,
+parser and help text. The command-line flag (``--cors-origin``), the environment
+variable (``MOCK_SERVER_CORS_ORIGIN``) and the ``--help`` line derive from it
+(see :data:`SETTINGS`). Precedence is flags over environment over defaults; a
+malformed value stops start-up with a :class:`ConfigError` naming the flag or variable.
 """
 
 from __future__ import annotations
@@ -10,15 +13,22 @@ import dataclasses
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Settings", "DEFAULT_FIXTURES", "is_loopback"]
+from .numbers import parse_int
+
+__all__ = ["ConfigError", "DEFAULT_FIXTURES", "SETTINGS", "Setting", "Settings", "is_loopback"]
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_FIXTURES = PACKAGE_ROOT.parent / "fixtures"
 ENV_PREFIX = "MOCK_SERVER_"
 LOG_FORMATS = ("text", "json")
+_MOST_DIGITS = 12
+
+Parser = Callable[[str, str], Any]
+"""``parser(name, raw)``: the value, or :class:`ConfigError` naming ``name`` (a flag or variable)."""
 
 
 class ConfigError(ValueError):
@@ -34,21 +44,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _non_negative_int(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be 0 or more, got {value}")
-    return value
+def _whole_number(most: int | None = None) -> Parser:
+    """ASCII digits only (``str.isdigit`` also takes ``²`` and ``٣``), at most a dozen of them."""
+
+    def parse(name: str, raw: str) -> int:
+        value = parse_int(raw, maximum=10**_MOST_DIGITS - 1)
+        if value is None:
+            raise ConfigError(f"{name} must be a whole number of at most {_MOST_DIGITS} digits, got {raw[:40]!r}")
+        if most is not None and value > most:
+            raise ConfigError(f"{name} must be from 0 to {most}, got {value}")
+        return value
+
+    return parse
 
 
-def _port(name: str, raw: str) -> int:
-    value = _non_negative_int(name, raw)
-    if value > 65535:
-        raise ConfigError(f"{name} must be a TCP port (0-65535), got {value}")
-    return value
+def _text(name: str, raw: str) -> str:
+    return raw
 
 
 def _origins(name: str, raw: str) -> tuple[str, ...]:
@@ -61,7 +72,7 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
 
 def _log_format(name: str, raw: str) -> str:
     if raw not in LOG_FORMATS:
-        raise ConfigError(f"{name} must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_FORMATS)}, got {raw[:40]!r}")
     return raw
 
 
@@ -69,7 +80,7 @@ def _base_url(name: str, raw: str) -> str | None:
     if not raw:
         return None
     if not raw.startswith(("http://", "https://")):
-        raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw!r}")
+        raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw[:80]!r}")
     return raw.rstrip("/")
 
 
@@ -78,39 +89,48 @@ def _optional_text(name: str, raw: str) -> str | None:
 
 
 def _path(name: str, raw: str) -> Path:
+    if not raw:
+        raise ConfigError(f"{name} must name a folder")
     return Path(raw)
 
 
-# field name -> (parser, flag) ; the environment variable is MOCK_SERVER_<FIELD>.
-_PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "host": lambda name, raw: raw,
-    "port": _port,
-    "fixtures": _path,
-    "seed": _non_negative_int,
-    "generate": _non_negative_int,
-    "latency": _non_negative_int,
-    "cors_origin": _origins,
-    "log_format": _log_format,
-    "admin_token": _optional_text,
-    "checkout_base_url": _base_url,
-}
+def _row(parse: Parser, help: str, *, shown: str | None = None) -> dict[str, Any]:
+    """A field's metadata: its parser, its help text, and its default as ``--help`` says it."""
+    return {"parse": parse, "help": help, "shown": shown}
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    fixtures: Path = DEFAULT_FIXTURES
-    seed: int = 1
-    generate: int = 0
-    latency: int = 0
-    """Milliseconds added to every API answer."""
-    cors_origin: tuple[str, ...] = ()
-    """Origins allowed besides http(s)://localhost, 127.0.0.1 and [::1] on any port."""
-    log_format: str = "text"
-    admin_token: str | None = None
-    checkout_base_url: str | None = None
-    max_body_bytes: int = 64 * 1024
+    host: str = field(default="127.0.0.1", metadata=_row(_text, "address to listen on"))
+    port: int = field(default=8080, metadata=_row(_whole_number(65535), "TCP port; 0 picks a free one"))
+    fixtures: Path = field(
+        default=DEFAULT_FIXTURES,
+        metadata=_row(_path, "folder with organizations.yaml and prices.yaml", shown="the shipped fixtures"),
+    )
+    seed: int = field(default=1, metadata=_row(_whole_number(), "seed for --generate"))
+    generate: int = field(
+        default=0, metadata=_row(_whole_number(), "add N Faker-made organizations, keys sk_test_gen_1..N")
+    )
+    latency: int = field(default=0, metadata=_row(_whole_number(), "milliseconds added to every API answer"))
+    cors_origin: tuple[str, ...] = field(
+        default=(),
+        metadata=_row(
+            _origins, "extra CORS origins, comma-separated, or * (localhost is always allowed)", shown="none"
+        ),
+    )
+    log_format: str = field(
+        default="text", metadata=_row(_log_format, f"request log lines: {' or '.join(LOG_FORMATS)}")
+    )
+    admin_token: str | None = field(
+        default=None,
+        metadata=_row(_optional_text, "token for the /__mock__/ routes when not listening on loopback", shown="none"),
+    )
+    checkout_base_url: str | None = field(
+        default=None, metadata=_row(_base_url, "base URL of checkout session urls", shown="the request's own")
+    )
+    max_body_bytes: int = field(
+        default=64 * 1024, metadata=_row(_whole_number(), "largest request body accepted, in bytes")
+    )
 
     @property
     def admin_open(self) -> bool:
@@ -118,17 +138,47 @@ class Settings:
         return is_loopback(self.host)
 
     @classmethod
-    def parse(cls, field: str, raw: str, source: str | None = None) -> Any:
-        """Parse one raw value; ``source`` names it in errors (a flag or a variable)."""
-        return _PARSERS[field](source or field, raw)
-
-    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """``MOCK_SERVER_*`` over the defaults; ``overrides`` (parsed flags, None for unset) over both."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in _PARSERS:
-            variable = ENV_PREFIX + field.upper()
-            if variable in env:
-                values[field] = cls.parse(field, env[variable], variable)
+        for setting in SETTINGS:
+            if setting.env in env:
+                values[setting.name] = setting.parse(env[setting.env], setting.env)
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One row of the table, with the names derived from it."""
+
+    name: str
+    default: Any
+    parser: Parser
+    help: str
+    shown_default: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    def parse(self, raw: str, source: str | None = None) -> Any:
+        """The value of ``raw``; ``source`` (the flag or variable it came from) names it in errors."""
+        return self.parser(source or self.env, raw)
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(
+        row.name,
+        row.default,
+        row.metadata["parse"],
+        row.metadata["help"],
+        row.metadata["shown"] or str(row.default),
+    )
+    for row in dataclasses.fields(Settings)
+)

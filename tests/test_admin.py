@@ -41,14 +41,34 @@ def test_recent_requests_carry_tracking_ids(client: TestClient) -> None:
     assert log[1] == {**log[1], "status": 200, "organizationId": "org_free_demo", "path": "/account/organization"}
     assert log[0]["status"] == 401
     assert client.get("/__mock__/requests?limit=0").status_code == 400
+    assert client.get("/__mock__/requests?limit=²").status_code == 400
     assert client.get("/__mock__/requests?limit=x").json()["error"]["code"] == "validation_error"
 
 
 def test_unknown_mock_route_and_method(client: TestClient) -> None:
-    assert client.get("/__mock__/nope").json()["error"]["code"] == "not_found"
+    for path in ("/__mock__/nope", "/__mock__/health/", "/__mock__/checkout/", "/__mock__/checkout/cs_1/pay"):
+        unknown = client.get(path)
+        assert unknown.status_code == 404, path
+        assert unknown.json()["error"]["code"] == "not_found"
+        assert unknown.json()["trackingId"] == unknown.headers["x-tracking-id"]
     answer = client.get("/__mock__/reset")
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+    wrong = client.put("/__mock__/checkout/cs_test_anything")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET, HEAD, POST"
+    assert "GET, HEAD, POST" in wrong.json()["error"]["message"]
+    assert client.delete("/__mock__/").headers["allow"] == "GET, HEAD"
+    assert client.head("/__mock__/health").status_code == 200
+
+
+def test_off_loopback_the_token_is_checked_before_the_method() -> None:
+    with TestClient(create_app(Settings(host="0.0.0.0", admin_token="let-me-in"))) as client:
+        assert client.delete("/__mock__/reset").status_code == 403
+        assert client.delete("/__mock__/reset", headers={"X-Admin-Token": "let-me-in"}).status_code == 405
+        assert client.get("/__mock__/nope").status_code == 404
+        assert client.put("/__mock__/checkout/cs_test_anything").status_code == 405  # a public route
 
 
 def test_off_loopback_the_mock_routes_need_the_admin_token() -> None:

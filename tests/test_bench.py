@@ -75,7 +75,7 @@ def test_summary_and_table(bench: ModuleType) -> None:
     assert table.startswith("Run on a test machine.")
     assert f"| {get} | 10 | mock | 10,000 (9,000-11,000) | 1.25 | 6.00 | 0 |" in table
     assert f"| {get} | 10 | 2.00x | 0.50x | 6.00 vs 9.00 |" in table
-    assert f"| {get} at 10: req/s >= 1.5x Prism | yes |" in table
+    assert f"| {get} at 10: req/s >= 2.0x Prism | yes |" in table
     assert f"| {get} at 10: p99 no worse than Prism | yes |" in table
     assert f"| {get} at 10: with 100,000 organizations within 10% (0.80x) | **no** |" in table
     assert "| mock: start-up < 1 s | yes |" in table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,6 +80,18 @@ def test_the_page_shows_the_organization_the_prices_and_two_buttons(client: Test
     assert "Pay $149.00" in page.text
     assert 'value="cancel"' in page.text
     assert client.get("/__mock__/static/style.css").headers["content-type"].startswith("text/css")
+
+
+def test_price_ids_wrap_only_as_whole_ids(client: TestClient) -> None:
+    session = billing(client, FREE, messagePriceId="price_message_growth", budgetPriceId="price_budget_starter")
+    page = client.get(session["url"], headers=BROWSER).text
+    for price_id in ("price_message_growth", "price_budget_starter"):
+        classes = re.search(rf'<code class="([^"]*)">{price_id}</code>', page)
+        assert classes, price_id
+        assert "token" in classes.group(1).split()
+    stylesheet = client.get("/__mock__/static/style.css").text
+    rule = re.search(r"\.token \{([^}]*)\}", stylesheet)
+    assert rule and "white-space: nowrap" in rule.group(1) and "overflow-wrap: normal" in rule.group(1)
 
 
 def test_pay_upgrades_the_organization_and_returns_to_success_url(client: TestClient, clock: Clock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from mock_server import create_app
 from mock_server.cli import parse_args
-from mock_server.settings import DEFAULT_FIXTURES
+from mock_server.settings import DEFAULT_FIXTURES, SETTINGS, Settings
 
 
 def test_defaults() -> None:
@@ -41,6 +44,13 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         ([], {"MOCK_SERVER_GENERATE": "many"}, "MOCK_SERVER_GENERATE"),
         ([], {"MOCK_SERVER_CHECKOUT_BASE_URL": "mock.local"}, "MOCK_SERVER_CHECKOUT_BASE_URL"),
         (["--unknown-flag"], {}, "--unknown-flag"),
+        (["--port", "8²"], {}, "--port"),  # str.isdigit() says yes to ²
+        (["--seed", "\u0661"], {}, "--seed"),  # ARABIC-INDIC DIGIT ONE
+        (["--latency", " 5"], {}, "--latency"),
+        (["--generate", "+5"], {}, "--generate"),
+        ([], {"MOCK_SERVER_MAX_BODY_BYTES": "9" * 5000}, "MOCK_SERVER_MAX_BODY_BYTES"),
+        ([], {"MOCK_SERVER_LATENCY": "²"}, "MOCK_SERVER_LATENCY"),
+        (["--fixtures", ""], {}, "--fixtures"),
     ],
 )
 def test_a_bad_setting_exits_2_naming_it(
@@ -50,6 +60,32 @@ def test_a_bad_setting_exits_2_naming_it(
         parse_args(argv, environ=environ)
     assert stopped.value.code == 2
     assert named in capsys.readouterr().err
+
+
+def test_every_setting_has_a_flag_an_environment_variable_a_default_and_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert [setting.name for setting in SETTINGS] == [field.name for field in dataclasses.fields(Settings)]
+    with pytest.raises(SystemExit):
+        parse_args(["--help"], environ={})
+    shown = " ".join(capsys.readouterr().out.split())
+    for setting in SETTINGS:
+        assert setting.help, setting.name
+        assert setting.env == "MOCK_SERVER_" + setting.name.upper()
+        assert f"{setting.flag} {setting.name.upper()} {setting.help}" in shown
+        assert f"(default: {setting.shown_default}; env {setting.env})" in shown
+
+
+def test_max_body_bytes_is_a_setting_like_the_others() -> None:
+    assert parse_args([], environ={"MOCK_SERVER_MAX_BODY_BYTES": "10"}).max_body_bytes == 10
+    assert parse_args(["--max-body-bytes", "20"], environ={"MOCK_SERVER_MAX_BODY_BYTES": "10"}).max_body_bytes == 20
+
+
+def test_the_body_limit_setting_refuses_a_larger_body() -> None:
+    with TestClient(create_app(parse_args(["--max-body-bytes", "100"], environ={}))) as client:
+        answer = client.post("/billing", content=b"{" + b" " * 200 + b"}", headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "body_too_large"
 
 
 def _run(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -89,6 +125,9 @@ def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
     try:
         banner, base = _banner(process)
         assert f"{base}/ui/" in banner and "sk_test_paid_org" in banner and "sk_test_free_org" in banner
+        dashboard = re.search(r"Dashboard: +(\S+)", banner)
+        assert dashboard and dashboard.group(1) == f"{base}/__mock__/", banner
+        assert "Mock dashboard" in httpx.get(dashboard.group(1)).text
         answer = httpx.get(f"{base}/account/organization", headers={"Authorization": "Bearer sk_test_gen_2"})
         assert answer.status_code == 200
         assert answer.json()["organizationId"] == "org_gen_000002"

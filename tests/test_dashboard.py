@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -134,3 +135,46 @@ def test_no_form_or_json_body_gets_a_server_error(
     assert response.status_code in (200, 303, 400, 415), response.text
     if response.status_code >= 400 and not browser:
         assert response.json()["error"]["code"]
+
+
+def _row(page: str, organization_id: str) -> str:
+    found = re.search(rf'<tr id="org-{organization_id}">(.*?)</tr>', page, re.DOTALL)
+    assert found, organization_id
+    return found.group(1)
+
+
+def test_each_organization_shows_its_current_plan_after_an_upgrade(client: TestClient) -> None:
+    before = _row(client.get("/__mock__/", headers=BROWSER).text, "org_free_demo")
+    assert "Free, unverified, no Stripe customer yet" in before
+    session = client.post("/billing", headers=FREE, json={"messagePriceId": "price_message_growth", **URLS}).json()
+    assert client.post(session["url"], data={"action": "pay"}, follow_redirects=False).status_code == 303
+    after = _row(client.get("/__mock__/", headers=BROWSER).text, "org_free_demo")
+    assert "Paid, unverified, subscription active" in after
+    assert "Free" not in after and "no Stripe customer" not in after
+    stripe_failing = _row(client.get("/__mock__/", headers=BROWSER).text, "org_stripe_error_demo")
+    assert "every Stripe call fails (api_connection_error)" in stripe_failing
+
+
+def test_browser_noise_stays_out_of_the_request_list(client: TestClient) -> None:
+    page = client.get("/__mock__/", headers=BROWSER).text
+    assert '<link rel="icon" href="data:' in page  # so browsers do not ask for /favicon.ico
+    for path in ("/favicon.ico", "/apple-touch-icon.png", "/ui/", "/openapi.json", "/.well-known/security.txt", "/ui"):
+        client.get(path, headers=BROWSER)
+    client.get("/uid", headers=FREE)
+    client.get("/accounts/organization", headers=FREE)  # a typo of the app under test is worth seeing
+    listed = client.get("/account/organization", headers=FREE)
+    page = client.get("/__mock__/", headers=BROWSER).text
+    requests = page[page.index('id="requests-title"') :]
+    assert listed.headers["x-tracking-id"] in requests
+    assert "GET /accounts/organization" in requests and "GET /uid" in requests
+    for noise in (
+        "favicon",
+        "apple-touch-icon",
+        "GET /ui<",
+        "GET /ui/<",
+        "openapi.json",
+        ".well-known",
+        "GET /__mock__/<",
+    ):
+        assert noise not in requests, noise
+    assert "/favicon.ico" in [entry["path"] for entry in client.get("/__mock__/requests").json()["requests"]]

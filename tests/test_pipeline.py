@@ -344,4 +344,6 @@ def test_the_module_map_names_every_module() -> None:
     text = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
     for package in ("mock_server", "mock_server/api", "contract_tests"):
         for module in sorted((root / package).glob("*.py")):
-            assert re.search(rf"^\s+{re.escape(module.name)}\s", text, re.M), f"{package}/{module.name} is not in the map"
+            assert re.search(rf"^\s+{re.escape(module.name)}\s", text, re.M), (
+                f"{package}/{module.name} is not in the map"
+            )
