@@ -32,8 +32,8 @@ contract-time: $(STAMP) ## wall time of the contract suite's ci profile (budget 
 	$(BIN)/python scripts/time_contract_suite.py --runs 3
 
 lint: $(STAMP) ## ruff check and ruff format --check
-	$(BIN)/ruff check mock_server contract_tests tests
-	$(BIN)/ruff format --check mock_server contract_tests
+	$(BIN)/ruff check mock_server contract_tests tests scripts benchmarks
+	$(BIN)/ruff format --check mock_server contract_tests scripts benchmarks
 
 typecheck: $(STAMP) ## mypy on mock_server and contract_tests
 	$(BIN)/mypy mock_server contract_tests
@@ -80,3 +80,10 @@ bench: $(STAMP) $(PRISM_STAMP) ## the mock beside Prism and a bare Starlette app
 .PHONY: bench-steps
 bench-steps: $(STAMP) ## microseconds per request in each step of the pipeline, in-process (seconds)
 	$(BIN)/python benchmarks/steps.py $(ARGS)
+
+.PHONY: fuzz soak
+fuzz: $(STAMP) ## 20,000 hostile raw requests and Schemathesis at a fresh mock: 5xx, hangs, RSS (minutes)
+	$(BIN)/python scripts/fuzz.py $(ARGS)
+
+soak: $(STAMP) ## 200,000 requests (100,000 checkout sessions) at one mock: its RSS must stay flat (minutes)
+	$(BIN)/python scripts/soak.py $(ARGS)

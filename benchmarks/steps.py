@@ -24,7 +24,10 @@ from mock_server.asgi import Cors, MockServer
 from mock_server.settings import Settings
 
 BODY = json.dumps({"successUrl": "http://localhost:3000/ok", "cancelUrl": "http://localhost:3000/cancel"}).encode()
-REQUESTS = {"GET /account/organization": ("GET", "/account/organization", b""), "POST /billing": ("POST", "/billing", BODY)}
+REQUESTS = {
+    "GET /account/organization": ("GET", "/account/organization", b""),
+    "POST /billing": ("POST", "/billing", BODY),
+}
 spent: dict[str, float] = {}
 
 

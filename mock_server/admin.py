@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,7 +30,7 @@ from .state import request_state
 __all__ = ["AdminApp", "routes"]
 
 Endpoint = Callable[[Request, Services], Awaitable[Response]]
-_PUBLIC_ROUTES = frozenset({"checkout", "stylesheet"})
+_PUBLIC_ROUTES = frozenset({"checkout", "stylesheet", "document"})
 """Names of the routes reachable without the admin token."""
 
 
@@ -60,6 +61,14 @@ async def recent_requests(request: Request, services: Services) -> Response:
     return JSONResponse({"requests": entries[::-1]})
 
 
+DOCUMENT = Path(__file__).resolve().parent / "admin.yaml"
+"""The OpenAPI document of these routes, served at ``/__mock__/openapi.yaml``."""
+
+
+async def document(request: Request, services: Services) -> Response:
+    return Response(DOCUMENT.read_bytes(), media_type="application/yaml")
+
+
 def routes(services: Services) -> list[Route]:
     """Every ``/__mock__/`` route, its endpoint given ``services``."""
 
@@ -71,6 +80,7 @@ def routes(services: Services) -> list[Route]:
 
     return [
         route("/__mock__/health", health),
+        route("/__mock__/openapi.yaml", document),
         route("/__mock__/reset", reset, "POST"),
         route("/__mock__/requests", recent_requests),
         route("/__mock__/", browser.dashboard),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import iso_timestamp
@@ -25,6 +26,8 @@ __all__ = ["Cors", "MockServer", "dispatch", "replay", "send_error"]
 
 logger = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__mock__"
+CLIENT_GONE = 499
+"""The request log's status for a request whose client left before it was answered (as nginx logs it)."""
 
 
 async def send_error(
@@ -189,6 +192,8 @@ class MockServer:
                     await self.app(scope, replay(body, receive), send_tracked)
             else:
                 await self.app(scope, receive, send_tracked)
+        except ClientDisconnect:
+            state.status = CLIENT_GONE  # nobody is left to answer
         except Exception as exc:  # the last line of defence: never a stack trace
             error = exc if isinstance(exc, ApiError) else InternalError()
             if not isinstance(exc, ApiError):

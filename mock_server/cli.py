@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .app import create_app
     from .logs import configure_logging
+    from .server import Limits, protocol
 
     configure_logging(settings.log_format)
     try:
@@ -100,10 +101,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_keys = [(tenant.api_key, tenant.description) for tenant in app.services.store if tenant.label != "generated"]
     if settings.generate:
         demo_keys.append((f"sk_test_gen_1..{settings.generate}", f"generated with seed {settings.seed}"))
+    limits = Limits(
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
     config = uvicorn.Config(
         app,
-        loop="auto",  # uvloop and httptools (uvicorn[standard]); asyncio and h11 where they are missing
-        http="auto",
+        loop="auto",  # uvloop where it is installed (uvicorn[standard])
+        http=protocol(limits),
+        ws="none",  # the API has no WebSocket: an Upgrade header is an ordinary request
+        timeout_keep_alive=settings.idle_timeout,
         log_level="warning",
         access_log=False,
         lifespan="on",

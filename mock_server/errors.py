@@ -26,7 +26,11 @@ __all__ = [
     "InvalidCredentials",
     "InvalidJson",
     "InvalidPrefer",
+    "HeadersTooLarge",
     "InvalidUrl",
+    "MalformedRequest",
+    "RequestTimeout",
+    "ServerBusy",
     "MalformedCredentials",
     "MethodNotAllowed",
     "MissingCredentials",
@@ -187,6 +191,34 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
     default_message = "The request body must be application/json."
     fix = "Send 'Content-Type: application/json'."
+
+
+class MalformedRequest(ApiError):
+    status_code = 400
+    code = "malformed_request"
+    default_message = "The request is not valid HTTP/1.1."
+    fix = "Check the request line, the headers and the chunked encoding; most HTTP clients get them right."
+
+
+class RequestTimeout(ApiError):
+    status_code = 408
+    code = "request_timeout"
+    default_message = "The request did not arrive in time."
+    fix = "Send the whole request promptly (limits: --header-timeout for the head, --body-timeout for the body)."
+
+
+class HeadersTooLarge(ApiError):
+    status_code = 431
+    code = "headers_too_large"
+    default_message = "The request line and headers are too large."
+    fix = "Send fewer or shorter headers (limits: --max-header-bytes, --max-headers)."
+
+
+class ServerBusy(ApiError):
+    status_code = 503
+    code = "server_busy"
+    default_message = "The server has as many connections open as it takes."
+    fix = "Retry in a moment, or close idle connections (limit: --max-connections)."
 
 
 class InternalError(ApiError):

@@ -131,6 +131,22 @@ class Settings:
     max_body_bytes: int = field(
         default=64 * 1024, metadata=_row(_whole_number(), "largest request body accepted, in bytes")
     )
+    max_header_bytes: int = field(
+        default=16 * 1024, metadata=_row(_whole_number(), "largest request line plus headers, in bytes (431 above)")
+    )
+    max_headers: int = field(default=100, metadata=_row(_whole_number(), "most headers in one request (431 above)"))
+    header_timeout: int = field(
+        default=10, metadata=_row(_whole_number(3600), "seconds for a request's line and headers to arrive (408)")
+    )
+    body_timeout: int = field(
+        default=30, metadata=_row(_whole_number(3600), "seconds for a request's body to arrive after its head (408)")
+    )
+    idle_timeout: int = field(
+        default=5, metadata=_row(_whole_number(3600), "seconds an idle keep-alive connection stays open")
+    )
+    max_connections: int = field(
+        default=1000, metadata=_row(_whole_number(), "most open connections; the next one gets 503 and is closed")
+    )
 
     @property
     def admin_open(self) -> bool:
