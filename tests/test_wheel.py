@@ -218,3 +218,11 @@ def test_another_projects_tests_get_the_fixture_from_the_entry_point(full: Path,
     )
     out = _run(full / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", cwd=project)
     assert "1 passed" in out
+
+
+def test_the_suite_runs_under_pytest_from_its_installed_folder(full: Path, elsewhere: Path) -> None:
+    """docs/install.md: pytest given the suite's folder takes the suite's options."""
+    folder = _run(full / "python", "-c", "import contract_tests; print(contract_tests.__path__[0])", cwd=elsewhere)
+    assert Path(folder.strip()).is_relative_to(full.parent / "lib")
+    out = _run(full / "python", "-m", "pytest", folder.strip(), "--profile", "quick", "--seed", "3", cwd=elsewhere)
+    assert "seed 3" in out and "the target honours the contract" in out
