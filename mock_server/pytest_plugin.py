@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["BillingMock", "billing_mock", "billing_mock_settings", "serve"]
 
 T = TypeVar("T")
-START_SECONDS = 30.0
+WAIT_SECONDS = 30.0
+"""The longest wait for the mock to start, to carry out a control call, or to stop."""
 
 
 class BillingMock:
@@ -46,7 +47,7 @@ class BillingMock:
             await asyncio.sleep(0)  # let a request that has just answered finish its bookkeeping
             return action()
 
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=START_SECONDS)
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=WAIT_SECONDS)
 
     def reset(self) -> None:
         """Back to the fixtures: organizations, sessions, sticky scenarios, the clock and the request log."""
@@ -119,7 +120,7 @@ def serve(settings: Settings | None = None) -> Iterator[BillingMock]:
     )
     thread.start()
     try:
-        deadline = time.monotonic() + START_SECONDS
+        deadline = time.monotonic() + WAIT_SECONDS
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the billing mock did not start")
@@ -128,7 +129,7 @@ def serve(settings: Settings | None = None) -> Iterator[BillingMock]:
         yield BillingMock(f"http://{host}:{sock.getsockname()[1]}", app, loop)
     finally:
         server.should_exit = True
-        thread.join(START_SECONDS)
+        thread.join(WAIT_SECONDS)
         sock.close()
         if not thread.is_alive():
             loop.close()
