@@ -40,8 +40,18 @@ typecheck: $(STAMP) ## mypy on mock_server and contract_tests
 
 check: lint typecheck ## lint and typecheck, no tests
 
-test: lint typecheck chromium ## lint, typecheck, then every test (pytest ARGS)
+test: lint typecheck chromium wheelhouse ## lint, typecheck, then every test (pytest ARGS)
 	$(BIN)/python -m pytest $(ARGS)
+
+# tests/test_wheel.py builds the wheel and installs it into fresh virtualenvs, offline, from these.
+WHEELS := $(VENV)/wheels
+.PHONY: wheelhouse
+wheelhouse: $(WHEELS)/.built ## wheels of the dependencies in .venv/wheels, for the installed-wheel test
+
+$(WHEELS)/.built: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELS) '.[contract]'
+	rm -f $(WHEELS)/org_billing_mock-*.whl
+	touch $@
 
 # The browser tests drive Debian's chromium (Playwright's Python package is
 # launched on it; no browser download). Installed with apt-get when missing.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,7 +26,7 @@ from .state import request_state
 
 __all__ = ["STYLESHEET", "browser_errors", "money", "read_fields", "render", "wants_html"]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(str(resources.files("mock_server") / "templates"))
 STYLESHEET = (TEMPLATES / "style.css").read_bytes()
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$"}
 

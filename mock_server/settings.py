@@ -14,6 +14,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from .numbers import parse_int
 
 __all__ = ["ConfigError", "DEFAULT_FIXTURES", "SETTINGS", "Setting", "Settings", "is_loopback"]
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-DEFAULT_FIXTURES = PACKAGE_ROOT.parent / "fixtures"
+# The package carries the fixtures (mock_server/data/fixtures: in a checkout, a link to the top-level folder).
+DEFAULT_FIXTURES = Path(str(resources.files("mock_server") / "data" / "fixtures"))
 ENV_PREFIX = "MOCK_SERVER_"
 LOG_FORMATS = ("text", "json")
 _MOST_DIGITS = 12

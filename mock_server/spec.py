@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import functools
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from jsonschema import Draft4Validator
 
 __all__ = ["SPEC_PATH", "ApiSpec", "is_date", "load_spec", "register_date_format"]
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+# The package carries the document (mock_server/data/openapi.yaml: in a checkout, a link to the top-level file).
+SPEC_PATH = Path(str(resources.files("mock_server") / "data" / "openapi.yaml"))
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
