@@ -114,7 +114,10 @@ def server(bare: Path, elsewhere: Path) -> Iterator[str]:
 
 def _packaged(root: str) -> dict[str, Path]:
     """Where the checkout keeps each file the package must carry, by its path inside the archive."""
-    files = {f"{root}mock_server/data/openapi.yaml": ROOT / "openapi.yaml"}
+    files = {
+        f"{root}mock_server/data/openapi.yaml": ROOT / "openapi.yaml",
+        f"{root}mock_server/admin.yaml": ROOT / "mock_server" / "admin.yaml",
+    }
     for path in (ROOT / "fixtures").glob("*.yaml"):
         files[f"{root}mock_server/data/fixtures/{path.name}"] = path
     for path in (ROOT / "mock_server" / "templates").iterdir():
