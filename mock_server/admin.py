@@ -44,10 +44,12 @@ async def health(request: Request, services: Services) -> Response:
 
 
 async def reset(request: Request, services: Services) -> Response:
-    services.reset()
+    """Back to the fixtures; the answer is made first, so the reset is the last thing that happens."""
+    answer: Response = JSONResponse({"status": "reset", "organizations": len(services.store)})
     if browser.is_form(request):  # the dashboard's button
-        return RedirectResponse(browser.DASHBOARD, status_code=303)
-    return JSONResponse({"status": "reset", "organizations": len(services.store)})
+        answer = RedirectResponse(browser.DASHBOARD, status_code=303)
+    services.reset()
+    return answer
 
 
 async def recent_requests(request: Request, services: Services) -> Response:

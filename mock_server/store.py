@@ -11,15 +11,16 @@ timing about the secret.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from .clock import Clock, format_timestamp
 from .fixtures import Price, Tenant
 
-__all__ = ["OrganizationStore"]
+__all__ = ["OrganizationStore", "Snapshot"]
 
 
 def _digest(secret: str) -> bytes:
@@ -28,6 +29,14 @@ def _digest(secret: str) -> bytes:
 
 def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
+class Snapshot(NamedTuple):
+    changed: dict[str, dict[str, Any]]
+    sessions: dict[str, dict[str, Any]]
+    sticky: dict[str, int]
+    locks: dict[str, asyncio.Lock]
+    clock_offset: dt.timedelta
 
 
 class OrganizationStore:
@@ -53,12 +62,21 @@ class OrganizationStore:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def reset(self) -> None:
-        """Back to the fixtures: changes, sessions and the clock's offset are dropped."""
-        self._changed = {}
-        self.sessions = {}
-        self.sticky = {}
-        self._locks = {}
+        """Back to the fixtures: changes, sessions and the clock's offset are dropped, in one step.
+
+        Each container is replaced, never cleared, so a :meth:`snapshot` taken before stays whole.
+        """
         self.clock.reset()
+        self._changed, self.sessions, self.sticky, self._locks = {}, {}, {}, {}
+
+    def snapshot(self) -> Snapshot:
+        """What :meth:`restore` needs to undo a :meth:`reset`."""
+        return Snapshot(self._changed, self.sessions, self.sticky, self._locks, self.clock.offset)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self._changed, self.sessions, self.sticky = snapshot.changed, snapshot.sessions, snapshot.sticky
+        self._locks = snapshot.locks
+        self.clock.offset = snapshot.clock_offset
 
     def __len__(self) -> int:
         return len(self.tenants)
@@ -84,14 +102,25 @@ class OrganizationStore:
         changed = self._changed.get(organization_id)
         return changed if changed is not None else self.tenants[organization_id].organization
 
-    def update(self, organization_id: str, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
-        """Apply ``changes``, drop ``remove`` and move ``updatedAt``; returns the new state."""
+    def changed(self, organization_id: str, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
+        """The organization with ``changes`` applied, ``remove`` dropped and ``updatedAt`` moved; not saved."""
         organization = dict(self.get(organization_id))
         organization.update(changes)
         for field in remove:
             organization.pop(field, None)
         organization["updatedAt"] = format_timestamp(self.clock.now())
+        return organization
+
+    def save(self, organization_id: str, organization: dict[str, Any], *sessions: dict[str, Any]) -> None:
+        """Store the organization and its sessions in one step: plain assignments, nothing left to fail."""
         self._changed[organization_id] = organization
+        for session in sessions:
+            self.sessions[session["id"]] = session
+
+    def update(self, organization_id: str, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
+        """Apply ``changes``, drop ``remove`` and move ``updatedAt``; returns the new state."""
+        organization = self.changed(organization_id, changes, remove)
+        self.save(organization_id, organization)
         return organization
 
     def lock(self, organization_id: str) -> asyncio.Lock:

@@ -93,4 +93,4 @@ class FakeStripe:
         return new_id("cs_test", 24)
 
     def reset(self) -> None:
-        self.calls.clear()
+        self.calls = []
