@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 __all__ = [
     "ApiError",
     "BodyTooLarge",
+    "CrossSiteRefused",
     "InternalError",
     "InvalidCredentials",
     "InvalidJson",
@@ -166,6 +167,13 @@ class AdminForbidden(ApiError):
     code = "admin_token_required"
     default_message = "The /__mock__/ routes need the admin token on this address."
     fix = "Send 'X-Admin-Token: <token>' with the value of --admin-token."
+
+
+class CrossSiteRefused(ApiError):
+    status_code = 403
+    code = "cross_site_refused"
+    default_message = "This /__mock__/ route changes state and refuses requests sent from another site."
+    fix = "Use the mock's own pages, or send the request without Origin and Sec-Fetch-Site (curl, scripts, test code)."
 
 
 class NotFound(ApiError):
