@@ -23,6 +23,7 @@ __all__ = [
     "ApiError",
     "BodyTooLarge",
     "CrossSiteRefused",
+    "HostNotAllowed",
     "InternalError",
     "InvalidCredentials",
     "InvalidJson",
@@ -195,6 +196,16 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
     default_message = "The request body must be application/json."
     fix = "Send 'Content-Type: application/json'."
+
+
+class HostNotAllowed(ApiError):
+    status_code = 421
+    code = "host_not_allowed"
+    default_message = "This mock does not answer for that Host."
+    fix = (
+        "Use localhost or 127.0.0.1, or start the mock with --allowed-hosts and the name "
+        "(comma-separated; * answers any)."
+    )
 
 
 class InternalError(ApiError):
