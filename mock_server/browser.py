@@ -138,7 +138,6 @@ async def dashboard(request: Request, services: Services) -> Response:
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
-    session_ids = list(store.sessions)[-SHOWN_SESSIONS:]
     entries = [
         entry
         for entry in reversed(services.request_log)
@@ -150,7 +149,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
-        sessions=[checkout.current(store, session_id) for session_id in reversed(session_ids)],
+        sessions=[checkout.current(store, id_) for id_ in itertools.islice(reversed(store.sessions), SHOWN_SESSIONS)],
         requests=entries[:SHOWN_REQUESTS],
         sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
     )

@@ -5,12 +5,15 @@ fixtures. Fixture organizations are never mutated: a change writes a new dict
 into an overlay, so ``reset()`` is O(1) however many organizations there are.
 Credentials are indexed by their SHA-256 digest and confirmed with
 ``hmac.compare_digest``, so a lookup neither grows with the store nor leaks
-timing about the secret.
+timing about the secret. The store keeps the :data:`MAX_SESSIONS` most recent
+checkout sessions: the oldest is dropped when one more is made, and then
+answers as an unknown one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +23,11 @@ from typing import Any, NamedTuple
 from .clock import Clock, format_timestamp
 from .fixtures import Price, Tenant
 
-__all__ = ["OrganizationStore", "Snapshot"]
+__all__ = ["MAX_SESSIONS", "OrganizationStore", "Snapshot"]
+
+MAX_SESSIONS = 10_000
+"""Checkout sessions kept: about 1.2 KiB each, 5 KiB with the longest URLs (12 to 50 MB in all)."""
+Sessions = collections.OrderedDict[str, dict[str, Any]]
 
 
 def _digest(secret: str) -> bytes:
@@ -33,7 +40,7 @@ def _same(expected: str, given: str) -> bool:
 
 class Snapshot(NamedTuple):
     changed: dict[str, dict[str, Any]]
-    sessions: dict[str, dict[str, Any]]
+    sessions: Sessions
     sticky: dict[str, int]
     locks: dict[str, asyncio.Lock]
     clock_offset: dt.timedelta
@@ -45,9 +52,11 @@ class OrganizationStore:
         tenants: Iterable[Tenant],
         prices: dict[str, Price],
         clock: Clock | None = None,
+        max_sessions: int = MAX_SESSIONS,
     ) -> None:
         self.prices = prices
         self.clock = clock or Clock()
+        self.max_sessions = max_sessions
         self.tenants: dict[str, Tenant] = {}
         self._bearer: dict[bytes, Tenant] = {}
         self._basic: dict[bytes, Tenant] = {}
@@ -56,7 +65,7 @@ class OrganizationStore:
             self._bearer[_digest(tenant.api_key)] = tenant
             self._basic[_digest(tenant.client_id)] = tenant
         self._changed: dict[str, dict[str, Any]] = {}
-        self.sessions: dict[str, dict[str, Any]] = {}
+        self.sessions: Sessions = collections.OrderedDict()
         self.sticky: dict[str, int] = {}
         """organizationId -> a status its next calls answer (sticky scenarios)."""
         self._locks: dict[str, asyncio.Lock] = {}
@@ -67,7 +76,7 @@ class OrganizationStore:
         Each container is replaced, never cleared, so a :meth:`snapshot` taken before stays whole.
         """
         self.clock.reset()
-        self._changed, self.sessions, self.sticky, self._locks = {}, {}, {}, {}
+        self._changed, self.sessions, self.sticky, self._locks = {}, collections.OrderedDict(), {}, {}
 
     def snapshot(self) -> Snapshot:
         """What :meth:`restore` needs to undo a :meth:`reset`."""
@@ -115,7 +124,7 @@ class OrganizationStore:
         """Store the organization and its sessions in one step: plain assignments, nothing left to fail."""
         self._changed[organization_id] = organization
         for session in sessions:
-            self.sessions[session["id"]] = session
+            self.add_session(session)
 
     def update(self, organization_id: str, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
         """Apply ``changes``, drop ``remove`` and move ``updatedAt``; returns the new state."""
@@ -136,4 +145,7 @@ class OrganizationStore:
     # checkout sessions -------------------------------------------------
 
     def add_session(self, session: dict[str, Any]) -> None:
+        """Keep ``session`` (in its place if it is known); past the cap the oldest is dropped."""
         self.sessions[session["id"]] = session
+        while len(self.sessions) > self.max_sessions:
+            self.sessions.popitem(last=False)

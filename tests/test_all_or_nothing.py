@@ -149,7 +149,7 @@ def test_a_reset_that_fails_changes_nothing_and_can_be_retried(
 
     assert client.post("/__mock__/reset").status_code == 200
     assert app.services.store.sessions == {}
-    assert app.services.stripe.calls == []  # type: ignore[attr-defined]
+    assert list(app.services.stripe.calls) == []  # type: ignore[attr-defined]
     assert app.services.store.clock.now() == START
     assert client.get("/account/organization", headers=FREE).json()["organizationType"] == "free"
     assert client.get("/account/organization", headers=PAID).status_code == 200  # the sticky 402 is gone
