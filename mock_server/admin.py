@@ -3,6 +3,8 @@
 Served without a token while the server listens on loopback; on any other
 address they need ``X-Admin-Token`` with the value of ``--admin-token``, except
 the public routes (the checkout page, a capability URL, and its stylesheet).
+A request that would change state (any method but GET, HEAD, OPTIONS) is refused
+when a browser says it was sent from another site (:mod:`mock_server.origins`).
 An unknown ``/__mock__/`` path answers 404 and a wrong method 405 with ``Allow``,
 both in the documented error body.
 """
@@ -22,8 +24,10 @@ from starlette.types import Receive, Scope, Send
 
 from . import browser
 from .asgi import send_error
-from .errors import AdminForbidden, ApiError, MethodNotAllowed, NotFound, ValidationFailed
+from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed, NotFound, ValidationFailed
 from .numbers import parse_int
+from .origins import SAFE_METHODS, cross_site
+from .pages import error_page, wants_html
 from .services import Services
 from .state import request_state
 
@@ -45,10 +49,12 @@ async def health(request: Request, services: Services) -> Response:
 
 
 async def reset(request: Request, services: Services) -> Response:
-    services.reset()
+    """Back to the fixtures; the answer is made first, so the reset is the last thing that happens."""
+    answer: Response = JSONResponse({"status": "reset", "organizations": len(services.store)})
     if browser.is_form(request):  # the dashboard's button
-        return RedirectResponse(browser.DASHBOARD, status_code=303)
-    return JSONResponse({"status": "reset", "organizations": len(services.store)})
+        answer = RedirectResponse(browser.DASHBOARD, status_code=303)
+    services.reset()
+    return answer
 
 
 async def recent_requests(request: Request, services: Services) -> Response:
@@ -111,6 +117,14 @@ class AdminApp:
         if not hmac.compare_digest(settings.admin_token.encode(), token.encode("utf-8", "surrogatepass")):
             raise AdminForbidden()
 
+    def _same_site(self, scope: Scope) -> None:
+        """Refuse a request that would change state when the browser says another site sent it."""
+        if scope["method"] in SAFE_METHODS:
+            return
+        reason = cross_site(scope, self.services.settings.checkout_base_url)
+        if reason is not None:
+            raise CrossSiteRefused(f"Refused {scope['method']} {scope['path'][:80]}: another site sent it ({reason}).")
+
     def _route(self, scope: Scope) -> Route:
         """The route of this path, whatever the method (the token is checked before the method)."""
         for route in self.router.routes:
@@ -122,10 +136,12 @@ class AdminApp:
         # Inside an "app", Starlette's router raises HTTPException for 404 and 405.
         scope["app"] = self
         headers: list[tuple[bytes, bytes]] = []
+        request = Request(scope, receive)
         try:
             route = self._route(scope)
             if route.name not in _PUBLIC_ROUTES:
-                self._allowed(Request(scope, receive))
+                self._allowed(request)
+            self._same_site(scope)
             try:
                 await self.router(scope, receive, send)
             except HTTPException as exc:
@@ -134,5 +150,10 @@ class AdminApp:
                 allow = ", ".join(sorted(route.methods or ()))
                 headers.append((b"allow", allow.encode()))
                 raise MethodNotAllowed(f"{scope['path']} accepts {allow}.") from None
+        except CrossSiteRefused as error:
+            if wants_html(request):  # a form a page of another site made the browser send
+                await error_page(request, error, back_url=None)(scope, receive, send)
+            else:
+                await send_error(send, error, request_state(scope).tracking_id)
         except ApiError as error:
             await send_error(send, error, request_state(scope).tracking_id, headers)

@@ -1,4 +1,4 @@
-"""The outermost layer: a trackingId, a log line and a size limit for every request.
+"""The outermost layer: a trackingId, a log line, the Host allowlist and a size limit for every request.
 
 Every answer carries ``X-Tracking-Id``; every request is logged once and kept
 in the recent-requests log; nothing escapes as a stack trace.
@@ -16,9 +16,10 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import iso_timestamp
-from .errors import ApiError, BodyTooLarge, InternalError, ValidationFailed, render
+from .errors import ApiError, BodyTooLarge, HostNotAllowed, InternalError, ValidationFailed, render
 from .ids import new_tracking_id
 from .logs import log_request
+from .origins import HostAllowlist
 from .services import Services
 from .state import RequestState, attach, request_state
 
@@ -46,6 +47,14 @@ async def send_error(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _host(scope: Scope) -> bytes | None:
+    value: bytes
+    for key, value in scope["headers"]:
+        if key == b"host":
+            return value
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -152,11 +161,12 @@ def replay(body: bytes, receive: Receive) -> Receive:
 
 
 class MockServer:
-    """The outermost ASGI app: trackingId, size limit, request log, last-resort errors."""
+    """The outermost ASGI app: trackingId, Host allowlist, size limit, request log, last-resort errors."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
+        self.hosts = HostAllowlist(services.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,7 +189,13 @@ class MockServer:
         limit = self.services.settings.max_body_bytes
         try:
             length = _content_length(scope)
-            if length is not None and length > limit:
+            host = _host(scope)
+            if not self.hosts.allows(host):
+                name = (host or b"").decode("latin-1")[:100]
+                await send_error(
+                    send_tracked, HostNotAllowed(f"This mock does not answer for Host {name!r}."), tracking_id
+                )
+            elif length is not None and length > limit:
                 await send_error(send_tracked, BodyTooLarge(f"The request body is over {limit} bytes."), tracking_id)
             elif length is None and _has_body(scope):
                 # A streamed body: read it here, within the limit, then replay it.

@@ -91,16 +91,20 @@ async def checkout_page(request: Request, services: Services) -> Response:
 
 @browser_errors()
 async def checkout_action(request: Request, services: Services) -> Response:
-    """The page's two buttons: ``action=pay`` or ``action=cancel``; both answer 303 to the app."""
+    """The page's two buttons: ``action=pay`` or ``action=cancel``; both answer 303 to the app.
+
+    The answer is made before paying, so that a Pay either completes with its redirect or changes nothing.
+    """
     store = services.store
     session = checkout.current(store, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
     action = (await read_fields(request)).get("action")
     if action == "pay":
-        outcome = await checkout.pay(store, session["id"])
-        return RedirectResponse(checkout.success_url(outcome.session), status_code=303)
+        answer = RedirectResponse(checkout.location(checkout.success_url(session)), status_code=303)
+        await checkout.pay(store, session["id"])
+        return answer
     if action == "cancel":
-        return RedirectResponse(checkout.cancel(store, session["id"])["cancelUrl"], status_code=303)
+        return RedirectResponse(checkout.location(checkout.cancel(store, session["id"])["cancelUrl"]), status_code=303)
     raise ValidationFailed(
         f"action must be 'pay' or 'cancel', got {str(action)[:40]!r}.",
         fix="Use the Pay or Cancel button of the checkout page, or send action=pay / action=cancel.",
@@ -134,7 +138,6 @@ async def dashboard(request: Request, services: Services) -> Response:
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
-    session_ids = list(store.sessions)[-SHOWN_SESSIONS:]
     entries = [
         entry
         for entry in reversed(services.request_log)
@@ -146,7 +149,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
-        sessions=[checkout.current(store, session_id) for session_id in reversed(session_ids)],
+        sessions=[checkout.current(store, id_) for id_ in itertools.islice(reversed(store.sessions), SHOWN_SESSIONS)],
         requests=entries[:SHOWN_REQUESTS],
         sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
     )
@@ -177,10 +180,11 @@ async def set_sticky(request: Request, services: Services) -> Response:
             fix="Send organizationId of an organization listed on the dashboard.",
         )
     status = _sticky_status(fields.get("status"), sticky_statuses(services))
+    answer: Response = JSONResponse({"organizationId": organization_id, "status": status})
+    if is_form(request):
+        answer = RedirectResponse(f"{DASHBOARD}#org-{organization_id}", status_code=303)
     if status is None:
         store.sticky.pop(organization_id, None)
     else:
         store.sticky[organization_id] = status
-    if is_form(request):
-        return RedirectResponse(f"{DASHBOARD}#org-{organization_id}", status_code=303)
-    return JSONResponse({"organizationId": organization_id, "status": status})
+    return answer

@@ -12,6 +12,10 @@ organization's current value and at least one is below. A lower price is
 scheduled instead: the ``pendingDowngrade*`` fields say what the caps become
 on ``anniversaryDate``, and the current caps stay. Paying a price that is not
 lower drops any downgrade scheduled before.
+
+Paying is all or nothing: everything that can fail (the prices, the plan, the
+new organization, the redirect) is worked out first, and the organization and
+the session are then saved in one step.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
-from .errors import ApiError
+from .errors import ApiError, InvalidUrl
 from .fixtures import CAP_FIELDS, Price
 from .ids import new_id
 from .store import OrganizationStore
@@ -34,6 +39,7 @@ __all__ = [
     "cancel",
     "current",
     "is_lower",
+    "location",
     "pay",
     "session_prices",
     "success_url",
@@ -47,6 +53,8 @@ PENDING_FIELDS = {
 }
 PENDING_ALL = (*PENDING_FIELDS.values(), "pendingDowngradeEffectiveDate", "pendingDowngradeAccountType")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
+"""What Starlette's RedirectResponse leaves unquoted in ``Location``."""
 
 
 class CheckoutError(ApiError):
@@ -89,13 +97,12 @@ def _parse(timestamp: str) -> dt.datetime:
 
 
 def current(store: OrganizationStore, session_id: str) -> dict[str, Any]:
-    """The session as it stands now (an open session past ``expiresAt`` becomes ``expired``)."""
+    """The session as it stands now (an open session past ``expiresAt`` reads as ``expired``)."""
     session = store.sessions.get(session_id)
     if session is None:
         raise SessionNotFound(f"There is no checkout session {session_id[:80]!r}.")
     if session["status"] == "open" and store.clock.now() >= _parse(session["expiresAt"]):
-        session = {**session, "status": "expired"}
-        store.add_session(session)
+        return {**session, "status": "expired"}
     return session
 
 
@@ -151,15 +158,16 @@ async def pay(store: OrganizationStore, session_id: str) -> Outcome:
         _check_open(session)
         prices = session_prices(store, session)
         changes, remove, now, later = _plan(store.get(organization_id), prices)
-        organization = store.update(organization_id, changes, remove=remove)
+        organization = store.changed(organization_id, changes, remove=remove)
         session = {
             **session,
             "status": "complete",
             "completedAt": organization["updatedAt"],
             "subscriptionId": organization["stripeSubscriptionId"],
         }
-        store.add_session(session)
-    return Outcome(session, organization, tuple(p.id for p in now), tuple(p.id for p in later))
+        outcome = Outcome(session, organization, tuple(p.id for p in now), tuple(p.id for p in later))
+        store.save(organization_id, organization, session)
+    return outcome
 
 
 def cancel(store: OrganizationStore, session_id: str) -> dict[str, Any]:
@@ -170,3 +178,14 @@ def cancel(store: OrganizationStore, session_id: str) -> dict[str, Any]:
 def success_url(session: dict[str, Any]) -> str:
     """``successUrl`` with ``{CHECKOUT_SESSION_ID}`` replaced by the session id, as Stripe does."""
     return str(session["successUrl"]).replace(SESSION_ID_PLACEHOLDER, session["id"])
+
+
+def location(url: str) -> str:
+    """``url`` as the ``Location`` header carries it: ASCII, the rest percent-encoded as UTF-8.
+
+    Raises :class:`InvalidUrl` for text that cannot be encoded (a lone surrogate).
+    """
+    try:
+        return quote(url, safe=_LOCATION_SAFE)
+    except UnicodeEncodeError:
+        raise InvalidUrl(f"{url[:200]!r} cannot be encoded as a URL.") from None

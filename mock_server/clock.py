@@ -30,14 +30,15 @@ class Clock:
 
     def __init__(self, start: dt.datetime | None = None) -> None:
         self._fixed = start
-        self._offset = dt.timedelta()
+        self.offset = dt.timedelta()
+        """How far the clock was moved forward."""
 
     def now(self) -> dt.datetime:
         base = self._fixed or dt.datetime.now(dt.UTC)
-        return base + self._offset
+        return base + self.offset
 
     def advance(self, delta: dt.timedelta) -> None:
-        self._offset += delta
+        self.offset += delta
 
     def reset(self) -> None:
-        self._offset = dt.timedelta()
+        self.offset = dt.timedelta()

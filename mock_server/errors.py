@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException
 __all__ = [
     "ApiError",
     "BodyTooLarge",
+    "CrossSiteRefused",
+    "HostNotAllowed",
     "InternalError",
     "InvalidCredentials",
     "InvalidJson",
@@ -172,6 +174,13 @@ class AdminForbidden(ApiError):
     fix = "Send 'X-Admin-Token: <token>' with the value of --admin-token."
 
 
+class CrossSiteRefused(ApiError):
+    status_code = 403
+    code = "cross_site_refused"
+    default_message = "This /__mock__/ route changes state and refuses requests sent from another site."
+    fix = "Use the mock's own pages, or send the request without Origin and Sec-Fetch-Site (curl, scripts, test code)."
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
@@ -219,6 +228,16 @@ class ServerBusy(ApiError):
     code = "server_busy"
     default_message = "The server has as many connections open as it takes."
     fix = "Retry in a moment, or close idle connections (limit: --max-connections)."
+
+
+class HostNotAllowed(ApiError):
+    status_code = 421
+    code = "host_not_allowed"
+    default_message = "This mock does not answer for that Host."
+    fix = (
+        "Use localhost or 127.0.0.1, or start the mock with --allowed-hosts and the name "
+        "(comma-separated; * answers any)."
+    )
 
 
 class InternalError(ApiError):

@@ -24,7 +24,7 @@ from .fixtures import Price
 from .services import Services
 from .state import request_state
 
-__all__ = ["STYLESHEET", "browser_errors", "money", "read_fields", "render", "wants_html"]
+__all__ = ["STYLESHEET", "browser_errors", "error_page", "money", "read_fields", "render", "wants_html"]
 
 TEMPLATES = Path(str(resources.files("mock_server") / "templates"))
 STYLESHEET = (TEMPLATES / "style.css").read_bytes()
@@ -89,6 +89,24 @@ _TITLES = {404: "Not found", 409: "Already paid", 410: "Expired"}
 Endpoint = Callable[[Request, Services], Awaitable[Response]]
 
 
+def error_page(
+    request: Request, error: ApiError, back_url: str | None = None, back_label: str = "Back to the dashboard"
+) -> HTMLResponse:
+    """``error`` as an HTML page with its status, for browsers."""
+    phrase = http.HTTPStatus(error.status_code).phrase
+    return render(
+        "error.html",
+        http_status=error.status_code,
+        error=error,
+        status=error.status_code,
+        phrase=phrase,
+        title=_TITLES.get(error.status_code, phrase),
+        tracking_id=request_state(request.scope).tracking_id,
+        back_url=back_url,
+        back_label=back_label,
+    )
+
+
 def browser_errors(
     back_url: str | None = None, back_label: str = "Back to the dashboard"
 ) -> Callable[[Endpoint], Endpoint]:
@@ -102,18 +120,7 @@ def browser_errors(
             except ApiError as error:
                 if not wants_html(request):
                     raise
-                phrase = http.HTTPStatus(error.status_code).phrase
-                return render(
-                    "error.html",
-                    http_status=error.status_code,
-                    error=error,
-                    status=error.status_code,
-                    phrase=phrase,
-                    title=_TITLES.get(error.status_code, phrase),
-                    tracking_id=request_state(request.scope).tracking_id,
-                    back_url=back_url,
-                    back_label=back_label,
-                )
+                return error_page(request, error, back_url, back_label)
 
         return wrapper
 

@@ -32,9 +32,19 @@ class Services:
     started: float = dataclasses.field(default_factory=time.monotonic)
 
     def reset(self) -> None:
-        """Back to the fixtures: organizations, sessions, Stripe's record, the request log."""
-        self.store.reset()
-        reset_stripe = getattr(self.stripe, "reset", None)
-        if reset_stripe is not None:
-            reset_stripe()
-        self.request_log.clear()
+        """Back to the fixtures: organizations, sessions, Stripe's record, the request log.
+
+        All or nothing: if a part fails to reset, the parts reset before it are put back.
+        Stripe's goes last, as the one part that cannot be put back.
+        """
+        saved, log = self.store.snapshot(), self.request_log
+        try:
+            self.store.reset()
+            self.request_log = collections.deque(maxlen=REQUEST_LOG_SIZE)
+            reset_stripe = getattr(self.stripe, "reset", None)
+            if reset_stripe is not None:
+                reset_stripe()
+        except BaseException:
+            self.store.restore(saved)
+            self.request_log = log
+            raise

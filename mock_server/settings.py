@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import field
 from importlib import resources
@@ -27,6 +28,9 @@ DEFAULT_FIXTURES = Path(str(resources.files("mock_server") / "data" / "fixtures"
 ENV_PREFIX = "MOCK_SERVER_"
 LOG_FORMATS = ("text", "json")
 _MOST_DIGITS = 12
+_NAME = re.compile(r"[a-z0-9_.-]+")
+"""A host name or an IPv4 address, as ``--allowed-hosts`` takes them."""
+"""A name or IPv4 address, or an IPv6 address in brackets (checked by ipaddress first)."""
 
 Parser = Callable[[str, str], Any]
 """``parser(name, raw)``: the value, or :class:`ConfigError` naming ``name`` (a flag or variable)."""
@@ -69,6 +73,22 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ConfigError(f"{name}: {origin!r} is not an origin such as https://app.example.com")
     return origins
+
+
+def _hosts(name: str, raw: str) -> tuple[str, ...]:
+    """Host names as ``Host`` carries them: lower case, IPv6 in brackets, no port (ports are not compared)."""
+    hosts = []
+    for part in filter(None, (part.strip().lower() for part in raw.split(","))):
+        host = part if part == "*" or _NAME.fullmatch(part) else ""
+        if ":" in part:
+            try:
+                host = f"[{ipaddress.IPv6Address(part.strip('[]'))}]"
+            except ValueError:
+                host = ""
+        if not host:
+            raise ConfigError(f"{name}: {part[:80]!r} is not a host name (without a port) such as mock.internal")
+        hosts.append(host)
+    return tuple(hosts)
 
 
 def _log_format(name: str, raw: str) -> str:
@@ -128,6 +148,14 @@ class Settings:
     )
     checkout_base_url: str | None = field(
         default=None, metadata=_row(_base_url, "base URL of checkout session urls", shown="the request's own")
+    )
+    allowed_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_row(
+            _hosts,
+            "extra Host names served, comma-separated, or * (localhost, 127.0.0.1, [::1] and --host always are)",
+            shown="none",
+        ),
     )
     max_body_bytes: int = field(
         default=64 * 1024, metadata=_row(_whole_number(), "largest request body accepted, in bytes")

@@ -1,13 +1,15 @@
 """A narrow Stripe interface and the strict fake behind it.
 
 The mock needs two calls: create a customer, create a checkout session. The
-fake records every call, knows only the prices of the catalog and raises
-:class:`~mock_server.errors.ProviderError` for organizations set up to fail.
+fake records the most recent calls (:data:`MAX_CALLS`), knows only the prices
+of the catalog and raises :class:`~mock_server.errors.ProviderError` for
+organizations set up to fail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Protocol
@@ -16,7 +18,10 @@ from .errors import ProviderError
 from .fixtures import Price
 from .ids import new_id
 
-__all__ = ["FakeStripe", "StripeCall", "StripeClient", "StripeFailure"]
+__all__ = ["MAX_CALLS", "FakeStripe", "StripeCall", "StripeClient", "StripeFailure"]
+
+MAX_CALLS = 1_000
+"""Calls the fake keeps a record of, the most recent first to stay."""
 
 
 class StripeFailure(ProviderError):
@@ -57,7 +62,7 @@ class FakeStripe:
     def __init__(self, prices: Mapping[str, Price], failures: Mapping[str, str] | None = None) -> None:
         self.prices = prices
         self.failures = dict(failures or {})
-        self.calls: list[StripeCall] = []
+        self.calls: collections.deque[StripeCall] = collections.deque(maxlen=MAX_CALLS)
 
     async def _call(self, method: str, organization_id: str, **arguments: object) -> None:
         await asyncio.sleep(0)  # a real client yields to the loop; so does the fake
@@ -93,4 +98,4 @@ class FakeStripe:
         return new_id("cs_test", 24)
 
     def reset(self) -> None:
-        self.calls.clear()
+        self.calls = collections.deque(maxlen=MAX_CALLS)

@@ -14,6 +14,8 @@ from mock_server.asgi import MockServer
 from mock_server.clock import Clock
 from mock_server.spec import ApiSpec, load_spec
 
+BASE_URL = "http://127.0.0.1:8080"
+"""Where the tests send requests: a Host the mock serves."""
 START = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 VALID_BODY = {"successUrl": "http://localhost:3000/ok", "cancelUrl": "http://localhost:3000/cancel"}
 
@@ -53,5 +55,5 @@ def app(clock: Clock) -> MockServer:
 
 @pytest.fixture
 def client(app: MockServer) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -6,7 +6,7 @@ from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
 
-from .conftest import VALID_BODY, bearer
+from .conftest import BASE_URL, VALID_BODY, bearer
 
 FREE = bearer("sk_test_free_org")
 
@@ -64,7 +64,7 @@ def test_unknown_mock_route_and_method(client: TestClient) -> None:
 
 
 def test_off_loopback_the_token_is_checked_before_the_method() -> None:
-    with TestClient(create_app(Settings(host="0.0.0.0", admin_token="let-me-in"))) as client:
+    with TestClient(create_app(Settings(host="0.0.0.0", admin_token="let-me-in")), base_url=BASE_URL) as client:
         assert client.delete("/__mock__/reset").status_code == 403
         assert client.delete("/__mock__/reset", headers={"X-Admin-Token": "let-me-in"}).status_code == 405
         assert client.get("/__mock__/nope").status_code == 404
@@ -73,12 +73,12 @@ def test_off_loopback_the_token_is_checked_before_the_method() -> None:
 
 def test_off_loopback_the_mock_routes_need_the_admin_token() -> None:
     closed = create_app(Settings(host="0.0.0.0"))
-    with TestClient(closed) as client:
+    with TestClient(closed, base_url=BASE_URL) as client:
         answer = client.post("/__mock__/reset")
         assert answer.status_code == 403
         assert "--admin-token" in answer.json()["error"]["message"]
     guarded = create_app(Settings(host="0.0.0.0", admin_token="let-me-in"))
-    with TestClient(guarded) as client:
+    with TestClient(guarded, base_url=BASE_URL) as client:
         assert client.get("/__mock__/health").status_code == 403
         assert client.get("/__mock__/health", headers={"X-Admin-Token": "wrong"}).status_code == 403
         assert client.get("/__mock__/health", headers={"X-Admin-Token": "let-me-in"}).status_code == 200
@@ -110,12 +110,12 @@ def test_cors_preflight_from_localhost_is_allowed_and_exposes_the_tracking_id(cl
 
 def test_cors_refuses_other_origins_unless_configured() -> None:
     request = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings()), base_url=BASE_URL) as client:
         refused = client.options("/billing", headers=request)
         assert refused.status_code == 400
         assert "access-control-allow-origin" not in refused.headers
         assert refused.json()["error"]["code"] == "validation_error"
         assert "--cors-origin" in refused.json()["error"]["fix"]
-    with TestClient(create_app(Settings(cors_origin=("https://app.example.com",)))) as client:
+    with TestClient(create_app(Settings(cors_origin=("https://app.example.com",))), base_url=BASE_URL) as client:
         allowed = client.options("/billing", headers=request)
         assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"

@@ -15,7 +15,7 @@ from mock_server.clock import Clock
 from mock_server.spec import ApiSpec
 from mock_server.stripe_stub import FakeStripe
 
-from .conftest import VALID_BODY, bearer
+from .conftest import BASE_URL, VALID_BODY, bearer
 
 FREE = bearer("sk_test_free_org")
 PAID = bearer("sk_test_paid_org")
@@ -84,7 +84,7 @@ def test_the_session_url_follows_the_host_the_request_came_in_on(client: TestCli
 
 def test_checkout_base_url_setting_overrides_the_host() -> None:
     app = create_app(Settings(checkout_base_url="https://mock.example.test"))
-    with TestClient(app) as client:
+    with TestClient(app, base_url=BASE_URL) as client:
         body = _post(client, FREE, budgetPriceId="price_budget_starter").json()
     assert body["url"] == f"https://mock.example.test/__mock__/checkout/{body['sessionId']}"
 

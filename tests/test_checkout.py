@@ -65,7 +65,7 @@ def test_the_url_is_served_on_the_host_and_port_of_the_request(client: TestClien
 
 def test_checkout_base_url_overrides_the_request_host(clock: Clock) -> None:
     app = create_app(Settings(checkout_base_url="https://mock.example.com"), clock=clock)
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as test_client:
         session = billing(test_client, FREE, budgetPriceId="price_budget_starter")
     assert session["url"] == f"https://mock.example.com/__mock__/checkout/{session['sessionId']}"
 

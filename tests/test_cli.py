@@ -19,6 +19,8 @@ from mock_server import create_app
 from mock_server.cli import parse_args
 from mock_server.settings import DEFAULT_FIXTURES, SETTINGS, Settings
 
+from .conftest import BASE_URL
+
 
 def test_defaults() -> None:
     settings = parse_args([], environ={})
@@ -82,7 +84,7 @@ def test_max_body_bytes_is_a_setting_like_the_others() -> None:
 
 
 def test_the_body_limit_setting_refuses_a_larger_body() -> None:
-    with TestClient(create_app(parse_args(["--max-body-bytes", "100"], environ={}))) as client:
+    with TestClient(create_app(parse_args(["--max-body-bytes", "100"], environ={})), base_url=BASE_URL) as client:
         answer = client.post("/billing", content=b"{" + b" " * 200 + b"}", headers={"content-type": "application/json"})
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "body_too_large"

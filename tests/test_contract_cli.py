@@ -16,7 +16,7 @@ import uvicorn
 from contract_tests.cli import ERROR, OK, main
 from contract_tests.options import NON_LOOPBACK_MAX_RPS, UsageError, resolve
 from contract_tests.target import RateLimiter
-from mock_server import create_app
+from mock_server import Settings, create_app
 
 
 def test_the_mock_in_process_passes_and_reports_per_operation_and_check(
@@ -107,7 +107,7 @@ def test_the_rate_limit_spaces_requests() -> None:
 def test_no_post_billing_to_a_remote_target_without_allow_writes() -> None:
     """The mock in-process, addressed as a remote target: only GET may reach it."""
     seen: list[str] = []
-    app = create_app()
+    app = create_app(Settings(allowed_hosts=("api.example.com",)))
 
     async def recording(scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] == "http":

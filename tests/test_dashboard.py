@@ -98,7 +98,7 @@ def test_reset_returns_everything_to_the_fixtures(client: TestClient) -> None:
 
 def test_off_loopback_the_dashboard_needs_the_token_but_checkout_pages_do_not() -> None:
     app = create_app(Settings(host="0.0.0.0", admin_token="s3cret"))
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as test_client:
         session = test_client.post(
             "/billing", headers=FREE, json={"messagePriceId": "price_message_growth", **URLS}
         ).json()

@@ -19,7 +19,7 @@ from mock_server.settings import DEFAULT_FIXTURES
 from mock_server.spec import ApiSpec
 from mock_server.store import OrganizationStore
 
-from .conftest import VALID_BODY, bearer
+from .conftest import BASE_URL, VALID_BODY, bearer
 
 FREE = bearer("sk_test_free_org")
 JSON = {**FREE, "Content-Type": "application/json"}
@@ -121,7 +121,7 @@ class _BrokenStripe:
 
 def test_an_unhandled_exception_is_a_500_without_internals(spec: ApiSpec, caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(Settings(), stripe=_BrokenStripe())
-    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
         answer = client.post("/billing", headers=FREE, json=VALID_BODY)
     body = assert_error(answer, 500, "internal_error", spec)
     assert "secret internal detail" not in answer.text
@@ -137,7 +137,7 @@ def test_a_non_conforming_answer_is_a_logged_500_without_the_schema_error(
     tenants[0] = tenants[0].__class__(**{**tenants[0].__dict__, "organization": broken})
     store = OrganizationStore(tenants, load_prices(DEFAULT_FIXTURES))
     app = create_app(Settings(), store=store)
-    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
         answer = client.get("/account/organization", headers=FREE)
     assert_error(answer, 500, "internal_error", spec)
     assert "enterprise" not in answer.text

@@ -12,7 +12,7 @@ from mock_server.clock import format_timestamp
 from mock_server.generate import ANCHOR, _Timestamps, generate_tenants
 from mock_server.spec import ApiSpec
 
-from .conftest import basic, bearer
+from .conftest import BASE_URL, basic, bearer
 
 
 def test_the_same_seed_gives_the_same_organizations() -> None:
@@ -34,7 +34,7 @@ def test_generated_organizations_are_valid_and_anchored(spec: ApiSpec) -> None:
 
 def test_generated_keys_and_basic_pairs_work_through_the_api() -> None:
     app = create_app(Settings(generate=25, seed=11))
-    with TestClient(app) as client:
+    with TestClient(app, base_url=BASE_URL) as client:
         assert client.get("/__mock__/health").json()["organizations"] == 8 + 25
         by_key = client.get("/account/organization", headers=bearer("sk_test_gen_25"))
         by_pair = client.get("/account/organization", headers=basic("client_gen_25", "secret_gen_25"))

@@ -24,7 +24,7 @@ from mock_server.clock import Clock
 from mock_server.schemas import compile_schema
 from mock_server.spec import load_spec, register_date_format
 
-from .conftest import basic, bearer
+from .conftest import BASE_URL, basic, bearer
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 URLS = {"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel"}
@@ -256,7 +256,7 @@ def test_prefer_is_declared_on_every_operation_that_honours_it(spec: Any) -> Non
 
 
 def test_an_unknown_example_names_the_operation_that_has_it() -> None:
-    with TestClient(create_app(clock=Clock(NOW))) as client:
+    with TestClient(create_app(clock=Clock(NOW)), base_url=BASE_URL) as client:
         answer = client.get(ORG, headers={**PAID, "Prefer": "example=price_not_found"})
     assert answer.status_code == 400
     message = answer.json()["error"]["message"]
@@ -280,7 +280,7 @@ def test_swagger_ui_lists_this_mock_first_and_keeps_the_production_servers(spec:
 
 
 def test_the_request_log_gives_iso_8601_times() -> None:
-    with TestClient(create_app(clock=Clock(NOW))) as client:
+    with TestClient(create_app(clock=Clock(NOW)), base_url=BASE_URL) as client:
         client.get(ORG, headers=PAID)
         entries = client.get("/__mock__/requests").json()
     entry = entries[-1] if isinstance(entries, list) else entries["requests"][-1]

@@ -7,20 +7,33 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..checkout import location
 from ..clock import format_timestamp
 from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier
 from ..fixtures import Price
 from ..services import Services
 
 SESSION_LIFETIME = dt.timedelta(hours=24)
+MAX_URL_LENGTH = 2048
 _TIERS = {"messagePriceId": "message", "budgetPriceId": "budget"}
-_SPACE = re.compile(r"\s")  # the characters str.isspace() accepts
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")  # what str.isspace() accepts, and control characters
 
 
 def _check_url(field: str, value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or _SPACE.search(value):
-        raise InvalidUrl(f"{field} must be an absolute http(s) URL, got {value[:200]!r}.")
+    """An absolute http(s) URL that Pay and Cancel can redirect to, checked before a session exists."""
+    refused = InvalidUrl(
+        f"{field} must be an absolute http(s) URL of at most {MAX_URL_LENGTH} characters, got {value[:200]!r}."
+    )
+    if len(value) > MAX_URL_LENGTH or _UNSAFE.search(value):
+        raise refused
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises for a port out of range)
+        location(value)  # what Pay and Cancel put in the Location header
+    except (ValueError, InvalidUrl):  # a bracket left open, a port out of range, a lone surrogate
+        raise refused from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise refused
 
 
 def _price(services: Services, field: str, price_id: str) -> Price:
