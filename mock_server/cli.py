@@ -60,6 +60,8 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
         f"  Try: curl -H 'Authorization: Bearer sk_test_paid_org' {base}/account/organization",
         "  Ctrl-C stops the server.",
     ]
+    if settings.host.strip("[]") in ("0.0.0.0", "::") and not settings.allowed_hosts:  # noqa: S104
+        lines.insert(1, "  Served by IP address; for a host name, add it with --allowed-hosts NAME[,NAME...]")
     return "\n".join(lines)
 
 

@@ -159,3 +159,12 @@ def test_keep_alive_answers_do_not_wait_for_the_clients_delayed_ack() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
+
+
+def test_the_banner_says_host_names_need_allowed_hosts_when_bound_to_every_address() -> None:
+    from mock_server.cli import _banner
+
+    everywhere = _banner(Settings(host="0.0.0.0"), 8080, [])
+    assert "--allowed-hosts" in everywhere
+    assert "--allowed-hosts" not in _banner(Settings(), 8080, [])
+    assert "--allowed-hosts" not in _banner(Settings(host="0.0.0.0", allowed_hosts=("mock.test",)), 8080, [])
