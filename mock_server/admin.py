@@ -28,7 +28,7 @@ from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed
 from .numbers import parse_int
 from .origins import SAFE_METHODS, cross_site
 from .pages import error_page, wants_html
-from .services import Services
+from .services import REQUEST_LOG_SIZE, Services
 from .state import request_state
 
 __all__ = ["AdminApp", "routes"]
@@ -59,11 +59,11 @@ async def reset(request: Request, services: Services) -> Response:
 
 async def recent_requests(request: Request, services: Services) -> Response:
     raw_limit = request.query_params.get("limit", "50")
-    most = services.request_log.maxlen or 0
+    most = REQUEST_LOG_SIZE
     limit = parse_int(raw_limit, minimum=1, maximum=most)
     if limit is None:
         raise ValidationFailed(f"limit must be a whole number from 1 to {most}.")
-    entries = list(services.request_log)[-limit:]
+    entries = services.store.state.recent(limit)
     return JSONResponse({"requests": entries[::-1]})
 
 

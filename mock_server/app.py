@@ -26,6 +26,7 @@ from .settings import Settings
 from .spec import load_spec, register_date_format
 from .state import request_state
 from .store import OrganizationStore
+from .stores import open_state
 from .stripe_stub import FakeStripe, StripeClient
 
 __all__ = ["create_app", "LOCAL_ORIGINS"]
@@ -80,7 +81,7 @@ def create_app(
         prices = load_prices(settings.fixtures)
         tenants = load_tenants(settings.fixtures, spec)
         tenants += generate_tenants(settings.generate, settings.seed)
-        store = OrganizationStore(tenants, prices, clock)
+        store = OrganizationStore(tenants, prices, clock, open_state(settings.state))
     if stripe is None:
         failures = {tenant.organization_id: tenant.stripe_failure for tenant in store if tenant.stripe_failure}
         stripe = FakeStripe(store.prices, failures)

@@ -226,5 +226,5 @@ class MockServer:
                 "durationMs": round((time.perf_counter() - started) * 1000, 2),
                 "organizationId": state.organization_id,
             }
-            self.services.request_log.append(entry)
+            self.services.store.state.log(entry)
             log_request(entry)

@@ -134,7 +134,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         {
             "tenant": tenant,
             "org": store.get(tenant.organization_id),
-            "sticky": store.sticky.get(tenant.organization_id),
+            "sticky": store.state.sticky(tenant.organization_id),
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
@@ -149,7 +149,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
-        sessions=[checkout.current(store, id_) for id_ in itertools.islice(reversed(store.sessions), SHOWN_SESSIONS)],
+        sessions=[checkout.as_of_now(store, session) for session in store.state.recent_sessions(SHOWN_SESSIONS)],
         requests=entries[:SHOWN_REQUESTS],
         sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
     )
@@ -183,8 +183,5 @@ async def set_sticky(request: Request, services: Services) -> Response:
     answer: Response = JSONResponse({"organizationId": organization_id, "status": status})
     if is_form(request):
         answer = RedirectResponse(f"{DASHBOARD}#org-{organization_id}", status_code=303)
-    if status is None:
-        store.sticky.pop(organization_id, None)
-    else:
-        store.sticky[organization_id] = status
+    store.state.set_sticky(organization_id, status)
     return answer

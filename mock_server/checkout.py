@@ -1,6 +1,6 @@
 """The hosted checkout: what paying, cancelling and expiring a session do.
 
-A session is created by POST /billing (``store.sessions``) with status
+A session is created by POST /billing (``store.add_session``) with status
 ``open``. Paying completes it and changes the organization; cancelling
 changes nothing (the session stays open, as Stripe's does, until it is paid
 or expires). A session expires 24 hours after it was created, on the store's
@@ -15,7 +15,8 @@ lower drops any downgrade scheduled before.
 
 Paying is all or nothing: everything that can fail (the prices, the plan, the
 new organization, the redirect) is worked out first, and the organization and
-the session are then saved in one step.
+the session are then saved in one step of the state, which pays a session once
+however many processes share it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from .errors import ApiError, InvalidUrl
+from .errors import ApiError, InvalidUrl, ServerBusy
 from .fixtures import CAP_FIELDS, Price
 from .ids import new_id
 from .store import OrganizationStore
@@ -36,6 +37,7 @@ __all__ = [
     "SessionClosed",
     "SessionExpired",
     "SessionNotFound",
+    "as_of_now",
     "cancel",
     "current",
     "is_lower",
@@ -52,6 +54,8 @@ PENDING_FIELDS = {
     "callCap": "pendingDowngradeCallCap",
 }
 PENDING_ALL = (*PENDING_FIELDS.values(), "pendingDowngradeEffectiveDate", "pendingDowngradeAccountType")
+ATTEMPTS = 100
+"""Tries of a Pay whose organization another process keeps changing under it."""
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 _LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
 """What Starlette's RedirectResponse leaves unquoted in ``Location``."""
@@ -98,9 +102,14 @@ def _parse(timestamp: str) -> dt.datetime:
 
 def current(store: OrganizationStore, session_id: str) -> dict[str, Any]:
     """The session as it stands now (an open session past ``expiresAt`` reads as ``expired``)."""
-    session = store.sessions.get(session_id)
+    session = store.session(session_id)
     if session is None:
         raise SessionNotFound(f"There is no checkout session {session_id[:80]!r}.")
+    return as_of_now(store, session)
+
+
+def as_of_now(store: OrganizationStore, session: dict[str, Any]) -> dict[str, Any]:
+    """``session`` as it stands now: ``expired`` once open past ``expiresAt``."""
     if session["status"] == "open" and store.clock.now() >= _parse(session["expiresAt"]):
         return {**session, "status": "expired"}
     return session
@@ -151,23 +160,38 @@ def _plan(organization: dict[str, Any], prices: list[Price]) -> Plan:
 
 
 async def pay(store: OrganizationStore, session_id: str) -> Outcome:
-    """Complete the session and change its organization; raises if it is not open."""
+    """Complete the session and change its organization; raises if it is not open.
+
+    The lock keeps this process's Pays of one organization in turn; the state's
+    :meth:`~mock_server.store.OrganizationStore.complete` pays the session exactly once, whichever
+    process asks, and refuses a plan made on an organization another process has changed since.
+    """
     organization_id = current(store, session_id)["organizationId"]
     async with store.lock(organization_id):
-        session = current(store, session_id)
-        _check_open(session)
-        prices = session_prices(store, session)
-        changes, remove, now, later = _plan(store.get(organization_id), prices)
-        organization = store.changed(organization_id, changes, remove=remove)
-        session = {
-            **session,
-            "status": "complete",
-            "completedAt": organization["updatedAt"],
-            "subscriptionId": organization["stripeSubscriptionId"],
-        }
-        outcome = Outcome(session, organization, tuple(p.id for p in now), tuple(p.id for p in later))
-        store.save(organization_id, organization, session)
-    return outcome
+        for _ in range(ATTEMPTS):
+            session = current(store, session_id)
+            _check_open(session)
+            prices = session_prices(store, session)
+            before = store.get(organization_id)
+            changes, remove, now, later = _plan(before, prices)
+            organization = store.changed(organization_id, changes, remove=remove)
+            session = {
+                **session,
+                "status": "complete",
+                "completedAt": organization["updatedAt"],
+                "subscriptionId": organization["stripeSubscriptionId"],
+            }
+            outcome = Outcome(session, organization, tuple(p.id for p in now), tuple(p.id for p in later))
+            done = store.complete(session, organization_id, before, organization)
+            if done == "paid":
+                return outcome
+            if done == "closed":  # another process paid it first
+                _check_open(current(store, session_id))
+                raise SessionClosed(f"Checkout session {session_id} was paid meanwhile; it cannot be paid twice.")
+    raise ServerBusy(
+        f"Organization {organization_id} kept changing while checkout session {session_id} was paid.",
+        fix="Retry in a moment.",
+    )
 
 
 def cancel(store: OrganizationStore, session_id: str) -> dict[str, Any]:

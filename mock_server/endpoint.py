@@ -63,7 +63,7 @@ class _Forced:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
         preference = parse_prefer(_header(scope, b"prefer"))
-        sticky = self.services.store.sticky.get(state.organization_id or "")
+        sticky = self.services.store.state.sticky(state.organization_id or "")
         if sticky is not None and preference.code is None and preference.example is None:
             preference = dataclasses.replace(preference, code=sticky)
         delay = self.services.settings.latency + preference.delay

@@ -81,13 +81,7 @@ class BillingMock:
         if status is not None and (isinstance(status, bool) or status not in allowed):
             raise ValueError(f"status must be one of {', '.join(map(str, allowed))} or None, got {status!r}")
 
-        def stick() -> None:
-            if status is None:
-                services.store.sticky.pop(organization_id, None)
-            else:
-                services.store.sticky[organization_id] = status
-
-        self._on_server(stick)
+        self._on_server(lambda: services.store.state.set_sticky(organization_id, status))
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first: trackingId, time, method, path, status, durationMs, organizationId."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import time
 from typing import Any
@@ -11,11 +10,10 @@ from .scenarios import Scenarios
 from .settings import Settings
 from .spec import ApiSpec
 from .store import OrganizationStore
+from .stores import REQUEST_LOG_SIZE
 from .stripe_stub import StripeClient
 
 __all__ = ["Services", "REQUEST_LOG_SIZE"]
-
-REQUEST_LOG_SIZE = 200
 
 
 @dataclasses.dataclass
@@ -26,25 +24,17 @@ class Services:
     stripe: StripeClient
     scenarios: Scenarios
     organization_fields: tuple[str, ...]
-    request_log: collections.deque[dict[str, Any]] = dataclasses.field(
-        default_factory=lambda: collections.deque(maxlen=REQUEST_LOG_SIZE)
-    )
     started: float = dataclasses.field(default_factory=time.monotonic)
+
+    @property
+    def request_log(self) -> list[dict[str, Any]]:
+        """The most recent requests (:data:`REQUEST_LOG_SIZE`), the oldest first."""
+        return self.store.state.recent(REQUEST_LOG_SIZE)
 
     def reset(self) -> None:
         """Back to the fixtures: organizations, sessions, Stripe's record, the request log.
 
-        All or nothing: if a part fails to reset, the parts reset before it are put back.
-        Stripe's goes last, as the one part that cannot be put back.
+        All or nothing: Stripe's record, the one part that cannot be put back, is reset
+        last, inside the state's reset; if anything fails, nothing is reset.
         """
-        saved, log = self.store.snapshot(), self.request_log
-        try:
-            self.store.reset()
-            self.request_log = collections.deque(maxlen=REQUEST_LOG_SIZE)
-            reset_stripe = getattr(self.stripe, "reset", None)
-            if reset_stripe is not None:
-                reset_stripe()
-        except BaseException:
-            self.store.restore(saved)
-            self.request_log = log
-            raise
+        self.store.reset(before_commit=getattr(self.stripe, "reset", None))

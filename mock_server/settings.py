@@ -115,6 +115,23 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw)
 
 
+def _state(name: str, raw: str) -> str:
+    """``memory`` or ``sqlite:///PATH`` in a folder that exists and can be written (mock_server.stores)."""
+    if raw == "memory":
+        return raw
+    if not raw.startswith("sqlite:///") or raw == "sqlite:///":
+        raise ConfigError(
+            f"{name} must be memory or sqlite:///PATH (the backends there are; see docs/state.md), got {raw[:80]!r}"
+        )
+    path = Path(raw[len("sqlite:///") :])
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{name}: the folder {str(folder)[:200]!r} of the state file does not exist")
+    if not os.access(path if path.exists() else folder, os.R_OK | os.W_OK):
+        raise ConfigError(f"{name}: {str(path)[:200]!r} cannot be written")
+    return raw
+
+
 def _row(parse: Parser, help: str, *, shown: str | None = None) -> dict[str, Any]:
     """A field's metadata: its parser, its help text, and its default as ``--help`` says it."""
     return {"parse": parse, "help": help, "shown": shown}
@@ -175,6 +192,10 @@ class Settings:
     )
     max_connections: int = field(
         default=1000, metadata=_row(_whole_number(), "most open connections; the next one gets 503 and is closed")
+    )
+    state: str = field(
+        default="memory",
+        metadata=_row(_state, "where state is kept: memory, or sqlite:///PATH (a file, kept across restarts)"),
     )
 
     @property

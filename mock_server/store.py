@@ -1,11 +1,14 @@
 """The organization store: organizations, their credentials and checkout sessions.
 
 An injected object, created by the app factory; ``reset()`` returns it to the
-fixtures. Fixture organizations are never mutated: a change writes a new dict
-into an overlay, so ``reset()`` is O(1) however many organizations there are.
-Credentials are indexed by their SHA-256 digest and confirmed with
+fixtures. The fixture organizations and their credentials stay in this process;
+what changes (organizations, checkout sessions, sticky scenarios, the clock's
+offset, the request log) lives in a :class:`~mock_server.stores.State`, in
+memory or shared (docs/state.md). Fixture organizations are never mutated: a
+change stores a new dict, so ``reset()`` is O(1) however many organizations
+there are. Credentials are indexed by their SHA-256 digest and confirmed with
 ``hmac.compare_digest``, so a lookup neither grows with the store nor leaks
-timing about the secret. The store keeps the :data:`MAX_SESSIONS` most recent
+timing about the secret. The state keeps the :data:`MAX_SESSIONS` most recent
 checkout sessions: the oldest is dropped when one more is made, and then
 answers as an unknown one.
 """
@@ -13,21 +16,16 @@ answers as an unknown one.
 from __future__ import annotations
 
 import asyncio
-import collections
-import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from .clock import Clock, format_timestamp
 from .fixtures import Price, Tenant
+from .stores import MAX_SESSIONS, Completion, MemoryState, State
 
-__all__ = ["MAX_SESSIONS", "OrganizationStore", "Snapshot"]
-
-MAX_SESSIONS = 10_000
-"""Checkout sessions kept: about 1.2 KiB each, 5 KiB with the longest URLs (12 to 50 MB in all)."""
-Sessions = collections.OrderedDict[str, dict[str, Any]]
+__all__ = ["MAX_SESSIONS", "OrganizationStore"]
 
 
 def _digest(secret: str) -> bytes:
@@ -38,25 +36,18 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
 
 
-class Snapshot(NamedTuple):
-    changed: dict[str, dict[str, Any]]
-    sessions: Sessions
-    sticky: dict[str, int]
-    locks: dict[str, asyncio.Lock]
-    clock_offset: dt.timedelta
-
-
 class OrganizationStore:
     def __init__(
         self,
         tenants: Iterable[Tenant],
         prices: dict[str, Price],
         clock: Clock | None = None,
-        max_sessions: int = MAX_SESSIONS,
+        state: State | None = None,
     ) -> None:
         self.prices = prices
+        self.state: State = state if state is not None else MemoryState()
         self.clock = clock or Clock()
-        self.max_sessions = max_sessions
+        self.clock.bind(self.state)
         self.tenants: dict[str, Tenant] = {}
         self._bearer: dict[bytes, Tenant] = {}
         self._basic: dict[bytes, Tenant] = {}
@@ -64,28 +55,15 @@ class OrganizationStore:
             self.tenants[tenant.organization_id] = tenant
             self._bearer[_digest(tenant.api_key)] = tenant
             self._basic[_digest(tenant.client_id)] = tenant
-        self._changed: dict[str, dict[str, Any]] = {}
-        self.sessions: Sessions = collections.OrderedDict()
-        self.sticky: dict[str, int] = {}
-        """organizationId -> a status its next calls answer (sticky scenarios)."""
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def reset(self) -> None:
-        """Back to the fixtures: changes, sessions and the clock's offset are dropped, in one step.
+    def reset(self, before_commit: Callable[[], object] | None = None) -> None:
+        """Back to the fixtures: changes, sessions, sticky scenarios, the clock's offset and the log, in one step.
 
-        Each container is replaced, never cleared, so a :meth:`snapshot` taken before stays whole.
+        ``before_commit`` runs inside that step: if it raises, nothing is reset.
         """
-        self.clock.reset()
-        self._changed, self.sessions, self.sticky, self._locks = {}, collections.OrderedDict(), {}, {}
-
-    def snapshot(self) -> Snapshot:
-        """What :meth:`restore` needs to undo a :meth:`reset`."""
-        return Snapshot(self._changed, self.sessions, self.sticky, self._locks, self.clock.offset)
-
-    def restore(self, snapshot: Snapshot) -> None:
-        self._changed, self.sessions, self.sticky = snapshot.changed, snapshot.sessions, snapshot.sticky
-        self._locks = snapshot.locks
-        self.clock.offset = snapshot.clock_offset
+        self.state.reset(before_commit)
+        self._locks = {}
 
     def __len__(self) -> int:
         return len(self.tenants)
@@ -108,7 +86,7 @@ class OrganizationStore:
 
     def get(self, organization_id: str) -> dict[str, Any]:
         """The organization as POST /billing shows it (do not mutate)."""
-        changed = self._changed.get(organization_id)
+        changed = self.state.organization(organization_id)
         return changed if changed is not None else self.tenants[organization_id].organization
 
     def changed(self, organization_id: str, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
@@ -120,20 +98,16 @@ class OrganizationStore:
         organization["updatedAt"] = format_timestamp(self.clock.now())
         return organization
 
-    def save(self, organization_id: str, organization: dict[str, Any], *sessions: dict[str, Any]) -> None:
-        """Store the organization and its sessions in one step: plain assignments, nothing left to fail."""
-        self._changed[organization_id] = organization
-        for session in sessions:
-            self.add_session(session)
+    def _stored(self, organization_id: str, read: dict[str, Any]) -> dict[str, Any] | None:
+        """What the state held when :meth:`get` answered ``read`` (None: the fixture)."""
+        return None if read is self.tenants[organization_id].organization else read
 
-    def update(self, organization_id: str, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
-        """Apply ``changes``, drop ``remove`` and move ``updatedAt``; returns the new state."""
-        organization = self.changed(organization_id, changes, remove)
-        self.save(organization_id, organization)
-        return organization
+    def swap(self, organization_id: str, read: dict[str, Any], new: dict[str, Any]) -> bool:
+        """Store ``new`` if the organization is still what :meth:`get` answered (``read``); False if not."""
+        return self.state.swap_organization(organization_id, self._stored(organization_id, read), new)
 
     def lock(self, organization_id: str) -> asyncio.Lock:
-        """The lock that serialises read-modify-write of one organization."""
+        """The lock that serialises read-modify-write of one organization in this process."""
         lock = self._locks.get(organization_id)
         if lock is None:
             lock = self._locks[organization_id] = asyncio.Lock()
@@ -144,8 +118,28 @@ class OrganizationStore:
 
     # checkout sessions -------------------------------------------------
 
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        return self.state.session(session_id)
+
     def add_session(self, session: dict[str, Any]) -> None:
         """Keep ``session`` (in its place if it is known); past the cap the oldest is dropped."""
-        self.sessions[session["id"]] = session
-        while len(self.sessions) > self.max_sessions:
-            self.sessions.popitem(last=False)
+        self.state.add_session(session)
+
+    @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """Every session kept, the oldest first (do not mutate)."""
+        return self.state.sessions()
+
+    def complete(
+        self, session: dict[str, Any], organization_id: str, read: dict[str, Any], new: dict[str, Any]
+    ) -> Completion:
+        """Store the paid ``session`` and ``new`` in one step, if the session is open and the organization
+        still what :meth:`get` answered (``read``)."""
+        return self.state.complete_session(session, organization_id, self._stored(organization_id, read), new)
+
+    # sticky scenarios --------------------------------------------------
+
+    @property
+    def sticky(self) -> dict[str, int]:
+        """organizationId -> the status its next calls answer (a copy)."""
+        return self.state.stickies()

@@ -85,7 +85,7 @@ PAY_STEPS = [
     (FREE, "price_message_growth", "mock_server.store.OrganizationStore.changed"),
     (FREE, "price_message_growth", "mock_server.store.format_timestamp"),
     (FREE, "price_message_growth", "mock_server.checkout.Outcome"),
-    (FREE, "price_message_growth", "mock_server.store.OrganizationStore.save"),
+    (FREE, "price_message_growth", "mock_server.store.OrganizationStore.complete"),
 ]
 
 
@@ -134,7 +134,7 @@ def test_a_cancel_that_fails_changes_nothing_and_can_be_retried(
     "step",
     [
         "mock_server.store.OrganizationStore.reset",
-        "mock_server.clock.Clock.reset",
+        "mock_server.stores.memory.MemoryState.reset",
         "mock_server.stripe_stub.FakeStripe.reset",
         "mock_server.admin.JSONResponse",
     ],

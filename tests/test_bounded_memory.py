@@ -48,16 +48,17 @@ def test_50_000_sessions_keep_the_count_at_the_cap_the_oldest_dropped_first(app:
 
 def test_completing_a_session_does_not_make_it_newer(app: MockServer) -> None:
     store = app.services.store
-    store.max_sessions = 2
+    store.state.max_sessions = 2
     store.add_session(session(1))
     store.add_session(session(2))
-    store.save("org_free_demo", store.get("org_free_demo"), {**session(1), "status": "complete"})
+    organization = store.get("org_free_demo")
+    assert store.complete({**session(1), "status": "complete"}, "org_free_demo", organization, organization) == "paid"
     store.add_session(session(3))
     assert list(store.sessions) == ["cs_test_2", "cs_test_3"]
 
 
 def test_a_dropped_session_answers_as_an_unknown_one(app: MockServer, client: TestClient) -> None:
-    app.services.store.max_sessions = 2
+    app.services.store.state.max_sessions = 2
     body = checkout_body(BASE_URL, messagePriceId="price_message_growth")
     urls = [client.post("/billing", headers=FREE, json=body).json()["url"] for _ in range(3)]
     unknown = f"{BASE_URL}/__mock__/checkout/cs_test_never_made"

@@ -7,11 +7,12 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..checkout import location
+from ..checkout import ATTEMPTS, location
 from ..clock import format_timestamp
-from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier
+from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier, ServerBusy
 from ..fixtures import Price
 from ..services import Services
+from ..store import OrganizationStore
 
 SESSION_LIFETIME = dt.timedelta(hours=24)
 MAX_URL_LENGTH = 2048
@@ -46,6 +47,19 @@ def _price(services: Services, field: str, price_id: str) -> Price:
     return price
 
 
+def _keep_customer(store: OrganizationStore, user: str, customer_id: str) -> dict[str, Any]:
+    """Store ``customer_id`` unless another process stored a customer first; the organization either way."""
+    for _ in range(ATTEMPTS):
+        organization = store.get(user)
+        if organization.get("stripeCustomerId"):
+            return organization
+        if store.swap(user, organization, new := store.changed(user, {"stripeCustomerId": customer_id})):
+            return new
+    raise ServerBusy(
+        f"Organization {user} kept changing while its Stripe customer was stored.", fix="Retry in a moment."
+    )
+
+
 async def prepare_checkout_session(
     services: Services, *, user: str, body: dict[str, Any], origin: str
 ) -> tuple[dict[str, Any], int]:
@@ -53,13 +67,13 @@ async def prepare_checkout_session(
     _check_url("cancelUrl", body["cancelUrl"])
     prices = {field: _price(services, field, body[field]) for field in _TIERS if field in body}
     store = services.store
-    async with store.lock(user):
+    async with store.lock(user):  # one Stripe call per organization in this process
         organization = store.get(user)
         if not organization.get("stripeCustomerId"):
             customer_id = await services.stripe.create_customer(
                 organization_id=user, email=organization["creator"], name=organization["name"]
             )
-            organization = store.update(user, {"stripeCustomerId": customer_id})
+            organization = _keep_customer(store, user, customer_id)
     answer = dict(organization)
     if prices:
         session_id = await services.stripe.create_checkout_session(
