@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from mock_server import Settings
 from mock_server.app import create_app
 from mock_server.asgi import MockServer
 from mock_server.checkout import location
@@ -32,9 +34,10 @@ def boom(*args: object, **kwargs: object) -> Any:
     raise Injected
 
 
-@pytest.fixture
-def app() -> MockServer:
-    return create_app(clock=Clock(start=START))
+@pytest.fixture(params=["memory", "sqlite"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> MockServer:
+    state = "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    return create_app(Settings(state=state), clock=Clock(start=START))
 
 
 @pytest.fixture
@@ -134,7 +137,7 @@ def test_a_cancel_that_fails_changes_nothing_and_can_be_retried(
     "step",
     [
         "mock_server.store.OrganizationStore.reset",
-        "mock_server.stores.memory.MemoryState.reset",
+        "state.reset",  # the backend's own
         "mock_server.stripe_stub.FakeStripe.reset",
         "mock_server.admin.JSONResponse",
     ],
@@ -148,7 +151,10 @@ def test_a_reset_that_fails_changes_nothing_and_can_be_retried(
     app.services.store.clock.advance(dt.timedelta(hours=1))
     before, log = everything(app), list(app.services.request_log)
 
-    monkeypatch.setattr(step, boom)
+    if step == "state.reset":
+        monkeypatch.setattr(app.services.store.state, "reset", boom)
+    else:
+        monkeypatch.setattr(step, boom)
     assert client.post("/__mock__/reset").status_code == 500
     monkeypatch.undo()
     assert everything(app) == before

@@ -1,0 +1,120 @@
+"""The State interface, called directly: each backend keeps the promises docs/state.md makes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mock_server import Settings, create_app
+from mock_server.clock import Clock
+from mock_server.stores import MemoryState, SqliteState, State
+
+from .conftest import BASE_URL, START, checkout_body
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+    opened: State = MemoryState() if request.param == "memory" else SqliteState(tmp_path / "state.db")
+    yield opened
+    opened.close()
+
+
+def session(number: int, status: str = "open") -> dict[str, Any]:
+    return {"id": f"cs_test_{number}", "organizationId": "org_a", "status": status}
+
+
+def test_a_swap_stores_only_over_what_was_read(state: State) -> None:
+    first, second = {"name": "first"}, {"name": "second"}
+    assert state.swap_organization("org_a", None, first)
+    assert not state.swap_organization("org_a", None, second)  # another writer came first
+    assert not state.swap_organization("org_a", {"name": "other"}, second)
+    assert state.organization("org_a") == first
+    assert state.swap_organization("org_a", first, second)
+    assert state.organization("org_a") == second
+    assert state.organization("org_b") is None
+
+
+def test_a_session_completes_once_and_not_over_a_changed_organization(state: State) -> None:
+    state.add_session(session(1))
+    paid = session(1, "complete")
+    assert state.complete_session(paid, "org_a", {"name": "stale"}, {"name": "new"}) == "stale"
+    assert state.session("cs_test_1") == session(1)  # nothing was stored
+    assert state.organization("org_a") is None
+    assert state.complete_session(paid, "org_a", None, {"name": "new"}) == "paid"
+    assert state.complete_session(paid, "org_a", {"name": "new"}, {"name": "newer"}) == "closed"
+    assert state.complete_session(session(2, "complete"), "org_a", {"name": "new"}, {}) == "closed"  # unknown
+    assert (state.session("cs_test_1"), state.organization("org_a")) == (paid, {"name": "new"})
+
+
+def test_sessions_keep_their_place_and_the_most_recent_stay(state: State) -> None:
+    state.max_sessions = 3
+    for number in range(5):
+        state.add_session(session(number))
+    state.add_session(session(2, "complete"))
+    assert list(state.sessions()) == ["cs_test_2", "cs_test_3", "cs_test_4"]
+    assert [found["id"] for found in state.recent_sessions(2)] == ["cs_test_4", "cs_test_3"]
+    assert state.session("cs_test_1") is None and state.session("cs_test_2") == session(2, "complete")
+
+
+def test_sticky_clock_and_log(state: State) -> None:
+    state.set_sticky("org_a", 402)
+    state.set_sticky("org_b", 503)
+    state.set_sticky("org_b", None)
+    assert (state.sticky("org_a"), state.sticky("org_b"), state.stickies()) == (402, None, {"org_a": 402})
+    state.advance_clock(dt.timedelta(hours=1, microseconds=5))
+    state.advance_clock(dt.timedelta(hours=1))
+    assert state.clock_offset() == dt.timedelta(hours=2, microseconds=5)
+    for number in range(250):
+        state.log({"n": number})
+    assert state.recent(3) == [{"n": 247}, {"n": 248}, {"n": 249}]
+    assert len(state.recent(1000)) == 200
+
+
+def test_a_reset_whose_last_step_fails_changes_nothing(state: State) -> None:
+    state.swap_organization("org_a", None, {"name": "changed"})
+    state.add_session(session(1))
+    state.set_sticky("org_a", 402)
+    state.advance_clock(dt.timedelta(days=1))
+    state.log({"n": 1})
+
+    def fail() -> None:
+        raise RuntimeError("injected")
+
+    with pytest.raises(RuntimeError):
+        state.reset(fail)
+    kept = (state.organization("org_a"), state.sessions(), state.stickies(), state.clock_offset(), state.recent(5))
+    assert kept == ({"name": "changed"}, {"cs_test_1": session(1)}, {"org_a": 402}, dt.timedelta(days=1), [{"n": 1}])
+    state.reset()
+    empty = (state.organization("org_a"), state.sessions(), state.stickies(), state.clock_offset(), state.recent(5))
+    assert empty == (None, {}, {}, dt.timedelta(), [])
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_pay_planned_on_an_organization_changed_meanwhile_is_planned_again(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "memory" if backend == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    app = create_app(Settings(state=url), clock=Clock(start=START))
+    store = app.services.store
+    with TestClient(app, base_url=BASE_URL) as client:
+        body = checkout_body(BASE_URL, messagePriceId="price_message_growth")
+        checkout = client.post("/billing", headers={"Authorization": "Bearer sk_test_free_org"}, json=body).json()
+        changed, plans = store.changed, []
+
+        def changed_elsewhere_first(organization_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            plans.append(organization_id)
+            if len(plans) == 1:  # another process renames the organization between the read and the write
+                read = store.get(organization_id)
+                assert store.swap(organization_id, read, {**read, "name": "Renamed Elsewhere"})
+            return changed(organization_id, *args, **kwargs)
+
+        monkeypatch.setattr(store, "changed", changed_elsewhere_first)
+        assert client.post(checkout["url"], data={"action": "pay"}, follow_redirects=False).status_code == 303
+    organization = store.get("org_free_demo")
+    assert len(plans) == 2
+    assert (organization["name"], organization["organizationType"]) == ("Renamed Elsewhere", "paid")
