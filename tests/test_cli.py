@@ -53,6 +53,10 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         ([], {"MOCK_SERVER_MAX_BODY_BYTES": "9" * 5000}, "MOCK_SERVER_MAX_BODY_BYTES"),
         ([], {"MOCK_SERVER_LATENCY": "²"}, "MOCK_SERVER_LATENCY"),
         (["--fixtures", ""], {}, "--fixtures"),
+        (["--state", "redis://localhost:6379/0"], {}, "--state must be memory or sqlite:///PATH"),
+        ([], {"MOCK_SERVER_STATE": "sqlite://relative.db"}, "MOCK_SERVER_STATE must be memory or sqlite:///PATH"),
+        (["--state", "sqlite:///"], {}, "--state must be"),
+        (["--state", "sqlite:////no/such/folder/state.db"], {}, "--state: the folder '/no/such/folder'"),
     ],
 )
 def test_a_bad_setting_exits_2_naming_it(

@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from mock_server import ConfigError, Settings, create_app
-from mock_server.cli import parse_args
 
 FREE = {"Authorization": "Bearer sk_test_free_org"}
 APP = "http://app.example.com"
@@ -97,24 +96,6 @@ def test_two_processes_on_one_file_share_customers_payments_sticky_scenarios_and
         assert logged[0]["status"] == 402  # the second process's request, in the one log
         assert httpx.post(f"{second}/__mock__/reset").status_code == 200
         assert httpx.get(f"{first}/account/organization", headers=FREE).json()["organizationType"] == "free"
-
-
-@pytest.mark.parametrize(
-    ("argv", "environ", "said"),
-    [
-        (["--state", "redis://localhost:6379/0"], {}, "--state must be memory or sqlite:///PATH"),
-        ([], {"MOCK_SERVER_STATE": "sqlite://relative.db"}, "MOCK_SERVER_STATE must be memory or sqlite:///PATH"),
-        (["--state", "sqlite:///"], {}, "--state must be"),
-        (["--state", "sqlite:////no/such/folder/state.db"], {}, "--state: the folder '/no/such/folder'"),
-    ],
-)
-def test_a_bad_state_url_stops_start_up_naming_the_setting(
-    argv: list[str], environ: dict[str, str], said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        parse_args(argv, environ=environ)
-    assert stopped.value.code == 2
-    assert said in capsys.readouterr().err
 
 
 def test_a_state_file_that_is_not_a_database_stops_start_up_naming_the_setting(tmp_path: Path) -> None:
