@@ -1,6 +1,6 @@
 """Microseconds per request spent in each step of the pipeline, in-process (no sockets).
 
-    .venv/bin/python benchmarks/steps.py [--requests 5000]
+    .venv/bin/python benchmarks/steps.py [--requests 5000] [--state sqlite:///PATH]
 
 Each layer's ``__call__`` is timed; a layer's own time is its time minus the next
 layer's. The answer check of ResponseValidation runs while the handler sends, so
@@ -77,16 +77,18 @@ async def _run(app: Any, method: str, path: str, body: bytes, count: int) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=5000)
-    count = parser.parse_args().requests
+    parser.add_argument("--state", default="memory", help="the state backend, as mock-server --state takes it")
+    arguments = parser.parse_args()
+    count, settings = arguments.requests, Settings(state=arguments.state)
     logging.disable(logging.CRITICAL)
-    services = create_app(Settings()).services
+    services = create_app(settings).services
     layers = [MockServer, Cors, *(getattr(part, "func", part) for part in pipeline.middlewares(services))]
     names = [layer.__name__ for layer in layers]
     for layer in layers:
         layer.__call__ = _timed(layer.__name__, layer.__call__)  # type: ignore[method-assign]
     validation._Answers.check = _timed_sync("check", validation._Answers.check)  # type: ignore[method-assign,assignment]
     for label, (method, path, body) in REQUESTS.items():
-        app = create_app(Settings())
+        app = create_app(settings)
         asyncio.run(_run(app, method, path, body, 500))  # warm-up
         spent.clear()
         asyncio.run(_run(app, method, path, body, count))
