@@ -130,11 +130,12 @@ def sticky_statuses(services: Services) -> list[int]:
 @browser_errors(back_url=DASHBOARD)
 async def dashboard(request: Request, services: Services) -> Response:
     store = services.store
+    sticky = store.sticky
     rows = [
         {
             "tenant": tenant,
             "org": store.get(tenant.organization_id),
-            "sticky": store.state.sticky(tenant.organization_id),
+            "sticky": sticky.get(tenant.organization_id),
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]

@@ -132,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
     except KeyboardInterrupt:
         pass
+    finally:
+        app.services.store.state.close()
     print("org-billing-mock stopped.", flush=True)
     return 0
 

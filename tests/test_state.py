@@ -163,3 +163,12 @@ def test_past_the_cap_the_oldest_session_answers_as_unknown(app: MockServer, cli
     assert client.post(paths[1], data={"action": "pay"}, follow_redirects=False).status_code == 303
     assert client.get(paths[2], headers={"Accept": "text/html"}).status_code == 200
     assert list(app.services.store.sessions) == [path.rsplit("/", 1)[1] for path in paths[1:]]
+
+
+def test_the_dashboard_shows_what_the_state_holds(app: MockServer, client: TestClient) -> None:
+    path = session_path(client)
+    client.post(path, data={"action": "pay"})
+    client.post("/__mock__/sticky", json={"organizationId": "org_paid_demo", "status": 402})
+    page = client.get("/__mock__/", headers={"Accept": "text/html"}).text
+    assert path.rsplit("/", 1)[1] in page and 'status-complete">complete' in page
+    assert "failing with 402" in page
