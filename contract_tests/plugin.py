@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import hypothesis
 import pytest
+from _pytest._code.code import TerminalRepr
+from _pytest._io import TerminalWriter
+from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import derive_operation_seed
 
+from . import document, output
+from .checks import check_name
 from .options import OPTIONS, RunSettings, UsageError, resolve
-from .report import Recorder
+from .report import Recorder, Violation
 from .target import PreflightError, Target, preflight
 
 __all__ = [
@@ -26,7 +31,9 @@ __all__ = [
     "pytest_cmdline_main",
     "pytest_configure",
     "pytest_collection_modifyitems",
+    "pytest_exception_interact",
     "pytest_report_header",
+    "pytest_runtest_makereport",
     "pytest_sessionstart",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
@@ -113,7 +120,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     workerinput = getattr(config, "workerinput", None)
     target = Target(settings, app, share=workerinput["workercount"] if workerinput else 1)
     config.stash[TARGET_KEY] = target
-    config.stash[RECORDER_KEY] = Recorder()
+    recorder = config.stash[RECORDER_KEY] = Recorder()
+    try:
+        active = document.active(document.Document(document.load(settings.spec), mock=target.is_mock))
+    except document.DocumentError as exc:
+        target.close()
+        pytest.exit(f"contract-tests: {exc}", returncode=2)
+    recorder.documented = active.statuses()
     if workerinput:
         return  # the controller ran the preflight
     try:
@@ -139,6 +152,58 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(not_mock)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    target = item.config.stash.get(TARGET_KEY, None)
+    if target is not None and target.session.throttle.gave_up:
+        item.session.shouldstop = f"the target throttled the run: {target.session.throttle.gave_up}"
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """A failed test shows which checks failed where; the blocks in "contract violations" show the rest."""
+    violations = _violations(call.excinfo.value) if call.excinfo is not None else []
+    if violations and report.failed and node.config.option.verbose <= 0:
+        report.longrepr = _Short(", ".join(violations))
+
+
+def _violations(error: BaseException) -> list[str]:
+    """The contract violations a test raised (Hypothesis groups distinct ones); [] if anything else failed.
+
+    Schemathesis's own failure group stays as raised: Hypothesis stops on it sooner.
+    """
+    if isinstance(error, Violation):
+        return [str(error)]
+    if isinstance(error, FailureGroup):
+        return [f"{failure.operation} :: {check_name(failure)}" for failure in error.exceptions]
+    if isinstance(error, BaseExceptionGroup):
+        found = [_violations(inner) for inner in error.exceptions]
+        return [violation for group in found for violation in group] if all(found) else []
+    return []
+
+
+class _Crash:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class _Short(TerminalRepr):
+    """A failed test's report without the traceback: the block under "contract violations" says it all."""
+
+    def __init__(self, checks: str) -> None:
+        self.reprcrash = _Crash(f"{checks} (see contract violations; -v for the traceback)")
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        tw.line(self.reprcrash.message)
+
+    def __str__(self) -> str:
+        return self.reprcrash.message
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     recorder = config.stash.get(RECORDER_KEY, None)
@@ -148,14 +213,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         target.close()
     if recorder is None or settings is None:
         return
+    if target is not None:
+        recorder.throttled(target.session.throttle.to_dict())
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["contract"] = recorder.to_dict()
         return
+    if recorder.throttling["gave_up"]:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
     if settings.junit_xml:
-        recorder.write_junit(settings.junit_xml, seed=settings.seed)
+        output.write_junit(recorder, settings.junit_xml, seed=settings.seed)
     if settings.report:
-        recorder.write_json(settings.report, seed=settings.seed, target=settings.base_url or "in-process")
+        output.write_json(recorder, settings.report, seed=settings.seed, target=settings.base_url or "in-process")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -172,13 +241,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     if recorder.findings:
         terminalreporter.section("contract violations")
-        for line in recorder.failure_lines():
+        replay = f"--seed {settings.seed} with the same options replays it"
+        for line in output.failure_lines(recorder, replay):
             terminalreporter.write_line(line)
-    terminalreporter.section("contract summary")
-    for line in recorder.summary_lines():
+    terminalreporter.section("contract coverage")
+    for line in output.coverage_lines(recorder):
         terminalreporter.write_line(line)
+    terminalreporter.section("contract summary")
+    for line in output.summary_lines(recorder):
+        terminalreporter.write_line(line)
+    throttling = recorder.throttling
+    if throttling["answers"]:
+        terminalreporter.write_line(
+            f"the target throttled {throttling['answers']} answer(s) (429/503 with Retry-After); the suite waited "
+            f"{throttling['waited_seconds']:g} s and lowered its rate to {throttling['final_rps']} requests per second"
+        )
     failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"
+    if throttling["gave_up"]:
+        verdict = f"no verdict: stopped because the target kept throttling: {throttling['gave_up']}"
     terminalreporter.write_line(f"{verdict} (seed {settings.seed}; rerun with --seed {settings.seed})")
 
 

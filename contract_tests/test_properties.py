@@ -16,17 +16,27 @@ from urllib.parse import urlsplit
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
+from .answer import Answer
 from .checks import ANNIVERSARY_DATE, is_calendar_date
 from .options import RunSettings
 from .plugin import Progress
-from .report import Finding, Recorder
-from .target import ORGANIZATION_PATH, Answer, Target
+from .report import Finding, Recorder, Violation
+from .target import ORGANIZATION_PATH, Target
 
 BILLING_PATH = "/billing"
 GET = f"GET {ORGANIZATION_PATH}"
 POST = f"POST {BILLING_PATH}"
 # Fields that name the organization: a POST /billing answer and GET must agree on them.
 # (Caps and updatedAt may change between two calls; the document calls them "merged usage limits".)
+WRITES_OFF = "POST /billing is not sent to a non-loopback target without --allow-writes"
+NO_PRICES = "no --message-price-id or --budget-price-id: a price of the target is needed"
+WRITE_CHECKS = (
+    "same_stripe_customer",
+    "stripe_customer_returned",
+    "post_agrees_with_get",
+    "session_with_price",
+    "no_session_without_price",
+)
 IDENTITY_FIELDS = ("organizationId", "organizationType", "creator", "name", "createdAt", "anniversaryDate")
 
 _hosts = st.sampled_from(["https://app.example.com", "http://localhost:3000", "https://billing.example.org:8443"])
@@ -39,10 +49,6 @@ def _absolute_http_url(value: Any) -> bool:
         return False
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-class _Violation(AssertionError):
-    pass
 
 
 def build_machine(
@@ -71,8 +77,9 @@ def build_machine(
             if ok:
                 recorder.ran(operation, check)
                 return
-            recorder.failed(Finding(operation, check, title, answer.describe()))
-            raise _Violation(f"{operation} :: {check}: {title}\n{answer.describe()}")
+            finding = Finding(operation, check, title, answer.describe(title))
+            recorder.failed(finding)
+            raise Violation([finding])
 
         def send(self, method: str, path: str, tenant: str, body: Any = None) -> dict[str, Any]:
             answer = target.request(method, path, auth=tenants[tenant], body=body)
@@ -186,5 +193,11 @@ def build_machine(
 def test_billing_state_machine(
     target: Target, recorder: Recorder, contract_settings: RunSettings, progress: Progress
 ) -> None:
+    if not target.other_auth:
+        recorder.skipped("no --other-api-key: a second account is needed", "tenant_isolation")
+    if not contract_settings.writes:
+        recorder.skipped(WRITES_OFF, *WRITE_CHECKS)
+    elif not (contract_settings.message_price_id or contract_settings.budget_price_id):
+        recorder.skipped(NO_PRICES, "session_with_price")
     machine = build_machine(target, recorder, contract_settings, progress)
     run_state_machine_as_test(machine, settings=contract_settings.stateful_hypothesis_settings(steps=6))
