@@ -6,6 +6,7 @@ import dataclasses
 import http
 import json
 import shlex
+import textwrap
 from typing import Any
 
 __all__ = ["Answer", "BODY_LINES"]
@@ -56,7 +57,7 @@ class Answer:
             headers["Content-Type"] = "application/json"
         for name, value in headers.items():
             if name.lower() not in _CLIENT_HEADERS:
-                parts += ["-H", f"{name}: {value}"]
+                parts += ["-H", f"{name}: {value}" if value.strip() else f"{name};"]  # "Name;": curl sends it empty
         if self.data is not None:
             parts += ["--data-binary", self.data]
         command = " ".join(shlex.quote(part) for part in parts)
@@ -69,14 +70,14 @@ class Answer:
         reason = http.HTTPStatus(self.status).phrase if self.status in http.HTTPStatus._value2member_map_ else ""
         kind = self.headers.get("content-type", "no content type")
         lines = [f"{self.status} {reason} ({kind})".replace("  ", " ")]
-        body = self.text
         data = self.json
-        if data is not None:
-            body = json.dumps(data, indent=2, ensure_ascii=False)
-        shown = body.splitlines()[:BODY_LINES] or ["(empty body)"]
-        lines += [line if len(line) <= _LINE else line[: _LINE - 3] + "..." for line in shown]
-        if len(body.splitlines()) > BODY_LINES:
-            lines.append(f"... ({len(body.splitlines()) - BODY_LINES} more lines)")
+        if data is not None:  # compact, so the first lines hold most fields
+            body = textwrap.wrap(json.dumps(data, ensure_ascii=False), _LINE, break_on_hyphens=False)
+        else:
+            body = [line[:_LINE] for line in self.text.splitlines()]
+        lines += body[:BODY_LINES] or ["(empty body)"]
+        if len(body) > BODY_LINES:
+            lines.append(f"... ({len(body) - BODY_LINES} more lines)")
         return lines
 
     def describe(self, expected: str) -> str:

@@ -40,7 +40,8 @@ def _read(source: str, timeout: float) -> str:
     try:
         return Path(source).read_text(encoding="utf-8")
     except OSError as exc:
-        raise DocumentError(f"cannot read --spec {source}: {exc.strerror}") from None
+        what = f"--spec {source}" if source != str(DEFAULT_SPEC) else f"the default document {source} (give --spec)"
+        raise DocumentError(f"cannot read {what}: {exc.strerror}") from None
 
 
 class Document:

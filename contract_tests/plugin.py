@@ -106,7 +106,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return config.stash[SETTINGS_KEY].describe()
+    header = config.stash[SETTINGS_KEY].describe()
+    if config.stash.get(APP_KEY, None) is not None:
+        header = header.replace("the mock, in-process", "an app in-process")
+    spec = config.stash[SETTINGS_KEY].spec
+    return f"{header}; document {spec or document.DEFAULT_SPEC.name}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -22,7 +22,7 @@ class Finding:
 
     def block(self, replay: str) -> list[str]:
         return [
-            f"FAILED {self.operation} :: {self.check}: {self.title}",
+            f"FAILED {self.operation} :: {self.check}",
             self.details.rstrip(),
             f"  replay:   {replay}",
         ]

@@ -38,7 +38,7 @@ load_all_checks()
 _REGISTERED = {check.__name__: check for check in CHECKS.get_all()}
 DOCUMENT = document.active()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT.raw)
-EXPECTED_LINES = 3  # lines of a Schemathesis failure's message a block shows
+EXPECTED_LINES = 1  # lines of a Schemathesis failure's message a block shows
 EXPECTATIONS = {
     "not_a_server_error": "no 5xx answer",
     "status_code_conformance": "a status the document gives this operation",

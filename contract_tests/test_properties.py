@@ -87,9 +87,9 @@ def build_machine(
             recorder.sent(operation, answer.status)
             if progress is not None:
                 progress.tick(operation)
-            self.expect(answer.status == 200, operation, "status_200", f"{tenant}: expected 200", answer)
+            self.expect(answer.status == 200, operation, "status_200", f"200 for the {tenant}", answer)
             data = answer.json
-            self.expect(isinstance(data, dict), operation, "json_object", "the answer is not a JSON object", answer)
+            self.expect(isinstance(data, dict), operation, "json_object", "a JSON object", answer)
             self.last = answer
             return data  # type: ignore[no-any-return]
 
@@ -100,7 +100,7 @@ def build_machine(
                 organization_id == known,
                 operation,
                 "same_organization",
-                f"{tenant}: the organizationId changed between calls",
+                f"the same organizationId as earlier calls for the {tenant}",
                 self.last,
             )
             others = {other for name, other in self.organization.items() if name != tenant}
@@ -109,14 +109,14 @@ def build_machine(
                     organization_id not in others,
                     operation,
                     "tenant_isolation",
-                    f"{tenant}: answered with another tenant's organization (or --other-api-key is the same account's)",
+                    f"the {tenant}'s own organization, not the other tenant's (is --other-api-key another account?)",
                     self.last,
                 )
             self.expect(
                 is_calendar_date(data.get(ANNIVERSARY_DATE)),
                 operation,
                 "anniversary_date_is_a_date",
-                "anniversaryDate is not a calendar date",
+                "anniversaryDate a calendar date (YYYY-MM-DD)",
                 self.last,
             )
 
@@ -142,7 +142,7 @@ def build_machine(
                 isinstance(customer, str) and bool(customer),
                 POST,
                 "stripe_customer_returned",
-                "no stripeCustomerId",
+                "a stripeCustomerId",
                 answer,
             )
             known = self.customer.setdefault(tenant, str(customer))
@@ -150,7 +150,7 @@ def build_machine(
                 customer == known,
                 POST,
                 "same_stripe_customer",
-                f"{tenant}: a second POST /billing returned another stripeCustomerId (get-or-create)",
+                f"the stripeCustomerId of the first POST /billing for the {tenant} (get or create)",
                 answer,
             )
             others = {other for name, other in self.customer.items() if name != tenant}
@@ -159,7 +159,7 @@ def build_machine(
                     customer not in others,
                     POST,
                     "tenant_isolation",
-                    f"{tenant}: got another tenant's Stripe customer",
+                    f"the {tenant}'s own Stripe customer, not the other tenant's",
                     answer,
                 )
             if price:
@@ -168,7 +168,7 @@ def build_machine(
                     has_session and _absolute_http_url(posted.get("url")),
                     POST,
                     "session_with_price",
-                    "a valid price was given but no sessionId and absolute http(s) url came back",
+                    "a sessionId and an absolute http(s) url, since a price was given",
                     answer,
                 )
             else:
@@ -176,7 +176,7 @@ def build_machine(
                     "sessionId" not in posted and "url" not in posted,
                     POST,
                     "no_session_without_price",
-                    "no price was given but a checkout session came back",
+                    "no sessionId or url, since no price was given",
                     answer,
                 )
             fetched = self.send("GET", ORGANIZATION_PATH, tenant)
@@ -185,7 +185,7 @@ def build_machine(
                 not differing,
                 POST,
                 "post_agrees_with_get",
-                f"{tenant}: POST /billing and GET /account/organization disagree on {', '.join(differing)}",
+                f"POST /billing to agree with GET /account/organization for the {tenant} on {', '.join(differing)}",
                 answer,
             )
 
