@@ -1,4 +1,4 @@
-"""A run's outcome as people and CI read it: the terminal summary, a JUnit XML file, a JSON report."""
+"""A run's outcome as people and CI read it: failed tests in a line, the terminal summary, JUnit XML, JSON."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from .report import Recorder
+import pytest
+from _pytest._code.code import TerminalRepr
+from _pytest._io import TerminalWriter
+from schemathesis.core.failures import FailureGroup
 
-__all__ = ["coverage_lines", "failure_lines", "summary_lines", "write_json", "write_junit"]
+from .checks import check_name
+from .report import Recorder, Violation
+
+__all__ = ["coverage_lines", "failure_lines", "shorten", "summary_lines", "write_json", "write_junit"]
 
 
 def _statuses(recorder: Recorder, name: str) -> tuple[str, str]:
@@ -84,3 +90,43 @@ def write_json(recorder: Recorder, path: Path, *, seed: int, target: str) -> Non
     data = {"target": target, "seed": seed, "passed": not recorder.findings, **recorder.to_dict()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def shorten(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """A failed test shows which checks failed where; the blocks in "contract violations" show the rest."""
+    violations = _violations(call.excinfo.value) if call.excinfo is not None else []
+    if violations and report.failed and item.config.option.verbose <= 0:
+        report.longrepr = _Short(", ".join(violations))
+
+
+def _violations(error: BaseException) -> list[str]:
+    """The contract violations a test raised (Hypothesis groups distinct ones); [] if anything else failed.
+
+    Schemathesis's own failure group stays as raised: Hypothesis stops on it sooner.
+    """
+    if isinstance(error, Violation):
+        return [str(error)]
+    if isinstance(error, FailureGroup):
+        return [f"{failure.operation} :: {check_name(failure)}" for failure in error.exceptions]
+    if isinstance(error, BaseExceptionGroup):
+        found = [_violations(inner) for inner in error.exceptions]
+        return [violation for group in found for violation in group] if all(found) else []
+    return []
+
+
+class _Crash:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class _Short(TerminalRepr):
+    """A failed test's report without the traceback: the block under "contract violations" says it all."""
+
+    def __init__(self, checks: str) -> None:
+        self.reprcrash = _Crash(f"{checks} (see contract violations; -v for the traceback)")
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        tw.line(self.reprcrash.message)
+
+    def __str__(self) -> str:
+        return self.reprcrash.message

@@ -13,15 +13,11 @@ from typing import Any
 
 import hypothesis
 import pytest
-from _pytest._code.code import TerminalRepr
-from _pytest._io import TerminalWriter
-from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import derive_operation_seed
 
 from . import document, output
-from .checks import check_name
 from .options import OPTIONS, RunSettings, UsageError, resolve
-from .report import Recorder, Violation
+from .report import Recorder
 from .target import PreflightError, Target, preflight
 
 __all__ = [
@@ -161,6 +157,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    output.shorten(item, call, report)  # here for pytest-xdist, which sends the report on before exception_interact
     target = item.config.stash.get(TARGET_KEY, None)
     if target is not None and target.session.throttle.gave_up:
         item.session.shouldstop = f"the target throttled the run: {target.session.throttle.gave_up}"
@@ -169,43 +166,8 @@ def pytest_runtest_makereport(
 
 @pytest.hookimpl(trylast=True)
 def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
-    """A failed test shows which checks failed where; the blocks in "contract violations" show the rest."""
-    violations = _violations(call.excinfo.value) if call.excinfo is not None else []
-    if violations and report.failed and node.config.option.verbose <= 0:
-        report.longrepr = _Short(", ".join(violations))
-
-
-def _violations(error: BaseException) -> list[str]:
-    """The contract violations a test raised (Hypothesis groups distinct ones); [] if anything else failed.
-
-    Schemathesis's own failure group stays as raised: Hypothesis stops on it sooner.
-    """
-    if isinstance(error, Violation):
-        return [str(error)]
-    if isinstance(error, FailureGroup):
-        return [f"{failure.operation} :: {check_name(failure)}" for failure in error.exceptions]
-    if isinstance(error, BaseExceptionGroup):
-        found = [_violations(inner) for inner in error.exceptions]
-        return [violation for group in found for violation in group] if all(found) else []
-    return []
-
-
-class _Crash:
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
-class _Short(TerminalRepr):
-    """A failed test's report without the traceback: the block under "contract violations" says it all."""
-
-    def __init__(self, checks: str) -> None:
-        self.reprcrash = _Crash(f"{checks} (see contract violations; -v for the traceback)")
-
-    def toterminal(self, tw: TerminalWriter) -> None:
-        tw.line(self.reprcrash.message)
-
-    def __str__(self) -> str:
-        return self.reprcrash.message
+    """Again after Schemathesis's own hook, which writes its failure report into the test's."""
+    output.shorten(node, call, report)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
