@@ -21,7 +21,7 @@ import uvicorn
 import yaml
 
 from contract_tests.cli import ERROR, OK, VIOLATIONS, main
-from contract_tests.document import DEFAULT_SPEC
+from contract_tests.document import DEFAULT_SPEC, Document, load
 from contract_tests.throttle import retry_after
 from tests.faulty_app import create_faulty_app
 from tests.test_contract_faults import TARGET_OPTIONS
@@ -109,6 +109,16 @@ def test_coverage_and_rules_not_run_in_every_report(tmp_path: Path, capsys: pyte
     assert {"tenant_isolation", "other_tier_price_refused"} <= skipped
     coverage = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert "502 -" in coverage["coverage GET /account/organization"]
+
+
+def test_only_the_mock_is_held_to_its_401_and_500_bodies() -> None:
+    raw = load(None)
+    mock, other = Document(raw, mock=True), Document(raw, mock=False)
+    for operation in ("GET /account/organization", "POST /billing"):
+        assert {401, 500} <= mock.error_bodies()[operation]
+        assert other.error_bodies()[operation] == {400, 402, 502}
+    assert other.statuses() == mock.statuses(), "401 and 500 stay documented statuses"
+    assert "content" in raw["components"]["responses"]["Unauthorized"], "the loaded document is left as it was"
 
 
 def _spec_requiring_region(path: Path) -> Path:
