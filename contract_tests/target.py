@@ -17,7 +17,7 @@ import requests
 
 from .answer import Answer
 from .options import RunSettings
-from .throttle import LimitedSession, RateLimiter
+from .throttle import LimitedSession, RateLimiter, Throttled
 
 __all__ = ["Answer", "PreflightError", "Target", "preflight"]
 
@@ -118,6 +118,8 @@ def _check_credentials(target: Target, auth: str, what: str) -> str:
         answer = target.request("GET", ORGANIZATION_PATH, auth=auth)
     except requests.RequestException as exc:
         raise PreflightError(f"cannot reach {target.base_url}: {_why(exc, target.settings.timeout)}") from None
+    except Throttled as exc:
+        raise PreflightError(str(exc)) from None
     if answer.status in (401, 403):
         raise PreflightError(
             f"the target refused {what} (GET {ORGANIZATION_PATH} answered {answer.status}): "

@@ -88,7 +88,8 @@ ORGANIZATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def create_faulty_app(fault: str | None = None, *, variant: str | None = None) -> Any:
+def create_faulty_app(fault: str | None = None, *, variant: str | None = None, throttle_after: int = 3) -> Any:
+    """``throttle_after``: requests the unrelenting rate limiter lets through first."""
     if fault is not None and fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}")
     if variant is not None and variant not in (*VARIANTS, UNRELENTING):
@@ -214,17 +215,17 @@ def create_faulty_app(fault: str | None = None, *, variant: str | None = None) -
         ],
         exception_handlers={404: not_allowed, 405: not_allowed},
     )
-    return _with_habits(app, variant) if variant else app
+    return _with_habits(app, variant, throttle_after) if variant else app
 
 
-def _with_habits(app: Any, variant: str) -> Any:
+def _with_habits(app: Any, variant: str, throttle_after: int) -> Any:
     """Wrap ``app`` in what sits in front of real deployments: a rate limiter, latency, closed connections."""
     window = {"start": time.monotonic(), "count": 0}
     seen = itertools.count(1)
 
     def throttled() -> tuple[int, str] | None:
         if variant == UNRELENTING:
-            return (429, "0") if next(seen) > 3 else None
+            return (429, "0") if next(seen) > throttle_after else None
         if variant not in ("rate_limited", "overloaded"):
             return None
         now = time.monotonic()

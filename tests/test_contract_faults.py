@@ -105,3 +105,11 @@ def test_a_target_that_keeps_throttling_stops_the_run_with_exit_2(
     assert "still throttled (429) after 5 retries" in report["throttling"]["gave_up"]
     assert report["failures"] == []
     assert "no verdict: the target kept throttling" in capsys.readouterr().err
+
+
+def test_a_target_that_throttles_the_preflight_stops_before_testing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_faulty_app(variant=UNRELENTING, throttle_after=0)
+    assert main([*TARGET_OPTIONS, "--", "-q"], app=app) == ERROR
+    assert "preflight failed: the target throttled the run" in capsys.readouterr().out
