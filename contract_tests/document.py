@@ -1,7 +1,7 @@
 """The OpenAPI document a run tests against, and the part of it any deployment must honour.
 
-``--spec PATH|URL`` names the document; the default is the ``openapi.yaml`` beside
-this package. Nothing here imports ``mock_server``: a remote target needs none of it.
+``--spec PATH|URL`` names the document; the default is the ``openapi.yaml`` shipped
+with the package. Nothing here imports ``mock_server``: a remote target needs none of it.
 
 The document gives 401 and 500 the mock's error body; the reference page of the
 real API gives them no body at all. So against any target but the mock in-process,
@@ -19,7 +19,11 @@ import yaml
 
 __all__ = ["DEFAULT_SPEC", "MOCK_ONLY_BODIES", "DocumentError", "Document", "active", "load"]
 
-DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
+_ROOT = Path(__file__).resolve().parent.parent
+# In a checkout, the openapi.yaml beside the package; installed, the copy the wheel carries as package data
+# (read as a file: nothing of mock_server is imported).
+_CANDIDATES = (_ROOT / "openapi.yaml", _ROOT / "mock_server" / "data" / "openapi.yaml")
+DEFAULT_SPEC = next((path for path in _CANDIDATES if path.is_file()), _CANDIDATES[0])
 MOCK_ONLY_BODIES = ("401", "500")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
