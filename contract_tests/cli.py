@@ -22,7 +22,7 @@ __all__ = ["main", "OK", "VIOLATIONS", "ERROR"]
 
 OK, VIOLATIONS, ERROR = 0, 1, 2
 SUITE = Path(__file__).resolve().parent
-_CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Timeout")
+_CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Timeout", "Throttled")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +54,7 @@ class _Outcome:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.violations = 0
+        self.gave_up: str | None = None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         if self.app is not None:
@@ -70,7 +71,9 @@ class _Outcome:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         recorder = session.config.stash.get(RECORDER_KEY, None)
-        self.violations += len(recorder.findings) if recorder is not None else 0
+        if recorder is not None:
+            self.violations += len(recorder.findings)
+            self.gave_up = recorder.throttling["gave_up"]
 
 
 def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
@@ -98,6 +101,9 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     args = [str(SUITE), "-p", "no:cacheprovider", "--tb=short", *quiet, *argv, *extra]
     status = pytest.main(args, plugins=[outcome])
+    if outcome.gave_up:
+        print(f"contract-tests: no verdict: the target kept throttling: {outcome.gave_up}", file=sys.stderr)
+        return ERROR
     if status == pytest.ExitCode.OK:
         return OK
     if status == pytest.ExitCode.TESTS_FAILED and outcome.violations:

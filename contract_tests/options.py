@@ -58,6 +58,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("other-api-key", "bearer API key of a second account, for tenant-isolation checks"),
     Option("message-price-id", "a valid message-tier price of the target (enables checkout-session checks)"),
     Option("budget-price-id", "a valid budget-tier price of the target"),
+    Option("spec", "the OpenAPI document to test against, a path or an http(s) URL (default: openapi.yaml)"),
     Option("profile", "examples per operation: quick ~20, ci ~100, deep ~1000", "choice", tuple(PROFILES)),
     Option("seed", f"Hypothesis seed (default {DEFAULT_SEED})", "int"),
     Option("max-rps", f"most requests per second (default {NON_LOOPBACK_MAX_RPS:g} off loopback)", "float"),
@@ -77,6 +78,7 @@ class RunSettings:
     other_api_key: str | None = None
     message_price_id: str | None = None
     budget_price_id: str | None = None
+    spec: str | None = None
     profile: str = "ci"
     seed: int = DEFAULT_SEED
     max_rps: float | None = None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import hypothesis
 import pytest
 from schemathesis.generation import derive_operation_seed
 
+from . import document, output
 from .options import OPTIONS, RunSettings, UsageError, resolve
 from .report import Recorder
 from .target import PreflightError, Target, preflight
@@ -26,7 +27,9 @@ __all__ = [
     "pytest_cmdline_main",
     "pytest_configure",
     "pytest_collection_modifyitems",
+    "pytest_exception_interact",
     "pytest_report_header",
+    "pytest_runtest_makereport",
     "pytest_sessionstart",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
@@ -99,7 +102,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return config.stash[SETTINGS_KEY].describe()
+    header = config.stash[SETTINGS_KEY].describe()
+    if config.stash.get(APP_KEY, None) is not None:
+        header = header.replace("the mock, in-process", "an app in-process")
+    spec = config.stash[SETTINGS_KEY].spec
+    return f"{header}; document {spec or document.DEFAULT_SPEC.name}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -113,7 +120,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     workerinput = getattr(config, "workerinput", None)
     target = Target(settings, app, share=workerinput["workercount"] if workerinput else 1)
     config.stash[TARGET_KEY] = target
-    config.stash[RECORDER_KEY] = Recorder()
+    recorder = config.stash[RECORDER_KEY] = Recorder()
+    try:
+        active = document.active(document.Document(document.load(settings.spec), mock=target.is_mock))
+    except document.DocumentError as exc:
+        target.close()
+        pytest.exit(f"contract-tests: {exc}", returncode=2)
+    recorder.documented = active.statuses()
     if workerinput:
         return  # the controller ran the preflight
     try:
@@ -139,6 +152,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(not_mock)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    output.shorten(item, call, report)  # here for pytest-xdist, which sends the report on before exception_interact
+    target = item.config.stash.get(TARGET_KEY, None)
+    if target is not None and target.session.throttle.gave_up:
+        item.session.shouldstop = f"the target throttled the run: {target.session.throttle.gave_up}"
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """Again after Schemathesis's own hook, which writes its failure report into the test's."""
+    output.shorten(node, call, report)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     recorder = config.stash.get(RECORDER_KEY, None)
@@ -148,14 +179,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         target.close()
     if recorder is None or settings is None:
         return
+    if target is not None:
+        recorder.throttled(target.session.throttle.to_dict())
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["contract"] = recorder.to_dict()
         return
+    if recorder.throttling["gave_up"]:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
     if settings.junit_xml:
-        recorder.write_junit(settings.junit_xml, seed=settings.seed)
+        output.write_junit(recorder, settings.junit_xml, seed=settings.seed)
     if settings.report:
-        recorder.write_json(settings.report, seed=settings.seed, target=settings.base_url or "in-process")
+        output.write_json(recorder, settings.report, seed=settings.seed, target=settings.base_url or "in-process")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -172,13 +207,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     if recorder.findings:
         terminalreporter.section("contract violations")
-        for line in recorder.failure_lines():
+        replay = f"--seed {settings.seed} with the same options replays it"
+        for line in output.failure_lines(recorder, replay):
             terminalreporter.write_line(line)
-    terminalreporter.section("contract summary")
-    for line in recorder.summary_lines():
+    terminalreporter.section("contract coverage")
+    for line in output.coverage_lines(recorder):
         terminalreporter.write_line(line)
+    terminalreporter.section("contract summary")
+    for line in output.summary_lines(recorder):
+        terminalreporter.write_line(line)
+    throttling = recorder.throttling
+    if throttling["answers"]:
+        terminalreporter.write_line(
+            f"the target throttled {throttling['answers']} answer(s) (429/503 with Retry-After); the suite waited "
+            f"{throttling['waited_seconds']:g} s and lowered its rate to {throttling['final_rps']} requests per second"
+        )
     failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"
+    if throttling["gave_up"]:
+        verdict = f"no verdict: stopped because the target kept throttling: {throttling['gave_up']}"
     terminalreporter.write_line(f"{verdict} (seed {settings.seed}; rerun with --seed {settings.seed})")
 
 

@@ -1,19 +1,16 @@
-"""What a run saw: per operation, cases sent, statuses, checks run and failures.
+"""What a run saw: per operation, cases sent, statuses, answers each check judged, failures, checks not run.
 
-Written as a summary on the terminal, a JUnit XML file whose test names say the
-operation and the check, and a JSON report.
+Written as blocks and tables on the terminal, a JUnit XML file whose test names say
+the operation and the check, and a JSON report.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
-__all__ = ["Finding", "Recorder"]
+__all__ = ["Finding", "Recorder", "Violation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,21 +18,39 @@ class Finding:
     operation: str
     check: str
     title: str
-    details: str
+    details: str  # the block's body: expected, got, request, curl (see Answer.describe)
+
+    def block(self, replay: str) -> list[str]:
+        return [
+            f"FAILED {self.operation} :: {self.check}",
+            self.details.rstrip(),
+            f"  replay:   {replay}",
+        ]
+
+
+class Violation(AssertionError):
+    """A test failed on the target's answers; the findings say which check on which operation."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        super().__init__(", ".join(f"{f.operation} :: {f.check}" for f in findings))
 
 
 @dataclasses.dataclass
 class _Operation:
     cases: int = 0
     statuses: Counter[int] = dataclasses.field(default_factory=Counter)
-    checks: set[str] = dataclasses.field(default_factory=set)
+    checks: Counter[str] = dataclasses.field(default_factory=Counter)  # answers each check judged
 
 
 class Recorder:
     def __init__(self) -> None:
         self.operations: dict[str, _Operation] = {}
-        self.findings: dict[tuple[str, str, str], Finding] = {}
+        self.documented: dict[str, list[str]] = {}  # operation -> statuses the document gives it
+        self.findings: dict[tuple[str, str], Finding] = {}
+        self.not_run: dict[str, str] = {}  # check -> why it could not run
         self.tracking_ids: set[str] = set()
+        self.throttling: dict[str, Any] = {"answers": 0, "waited_seconds": 0.0, "final_rps": None, "gave_up": None}
 
     def _operation(self, operation: str) -> _Operation:
         return self.operations.setdefault(operation, _Operation())
@@ -49,11 +64,41 @@ class Recorder:
         self._operation(operation).checks.update(checks)
 
     def failed(self, finding: Finding) -> None:
+        """One block per operation and check: the shortest example of it."""
         self.ran(finding.operation, finding.check)
-        key = (finding.operation, finding.check, finding.title)
-        self.findings.setdefault(key, finding)
+        key = (finding.operation, finding.check)
+        known = self.findings.get(key)
+        if known is None or len(finding.details) < len(known.details):
+            self.findings[key] = finding
 
-    # -- workers send their recorders to the controller as plain data
+    def skipped(self, why: str, *checks: str) -> None:
+        for check in checks:
+            self.not_run.setdefault(check, why)
+
+    def throttled(self, data: dict[str, Any]) -> None:
+        """Add one session's throttling: answers and waits add up, the lowest rate and first cause stay."""
+        mine = self.throttling
+        mine["answers"] += data["answers"]
+        mine["waited_seconds"] = round(mine["waited_seconds"] + data["waited_seconds"], 1)
+        rates = [rate for rate in (mine["final_rps"], data["final_rps"]) if rate]
+        mine["final_rps"] = min(rates) if rates else None
+        mine["gave_up"] = mine["gave_up"] or data["gave_up"]
+
+    # -- coverage and workers (which send their recorders to the controller as plain data)
+
+    def coverage(self, name: str) -> dict[str, int]:
+        """Each documented status of ``name`` and how many answers had it (0: not seen)."""
+        entry = self._operation(name)
+        return {status: entry.statuses[int(status)] for status in self.documented.get(name, [])}
+
+    def judged(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for entry in self.operations.values():
+            total.update(entry.checks)
+        return dict(sorted(total.items()))
+
+    def not_run_now(self) -> dict[str, str]:
+        return {check: why for check, why in sorted(self.not_run.items()) if check not in self.judged()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,11 +106,15 @@ class Recorder:
                 name: {
                     "cases": entry.cases,
                     "statuses": {str(code): count for code, count in sorted(entry.statuses.items())},
-                    "checks": sorted(entry.checks),
+                    "documented_statuses": self.coverage(name),
+                    "checks": dict(sorted(entry.checks.items())),
                 }
                 for name, entry in sorted(self.operations.items())
             },
+            "checks": self.judged(),
+            "not_run": self.not_run_now(),
             "failures": [dataclasses.asdict(finding) for finding in self.findings.values()],
+            "throttling": self.throttling,
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -76,42 +125,6 @@ class Recorder:
             mine.checks.update(entry["checks"])
         for finding in data["failures"]:
             self.failed(Finding(**finding))
-
-    # -- output
-
-    def summary_lines(self) -> list[str]:
-        lines = [f"{'operation':<32} {'cases':>6}  {'failures':>8}  statuses"]
-        for name, entry in sorted(self.operations.items()):
-            failures = sum(1 for finding in self.findings.values() if finding.operation == name)
-            statuses = ", ".join(f"{code}x{count}" for code, count in sorted(entry.statuses.items())) or "-"
-            lines.append(f"{name:<32} {entry.cases:>6}  {failures:>8}  {statuses}")
-        return lines
-
-    def failure_lines(self) -> list[str]:
-        lines: list[str] = []
-        for finding in self.findings.values():
-            lines += [f"FAILED {finding.operation} :: {finding.check}: {finding.title}", finding.details.rstrip(), ""]
-        return lines
-
-    def write_junit(self, path: Path, *, seed: int) -> None:
-        suite = ET.Element("testsuite", name="contract-tests", tests="0", failures="0")
-        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="seed", value=str(seed))
-        tests = failures = 0
-        for name, entry in sorted(self.operations.items()):
-            for check in sorted(entry.checks):
-                tests += 1
-                case = ET.SubElement(suite, "testcase", classname=name, name=f"{name} :: {check}")
-                found = [f for f in self.findings.values() if f.operation == name and f.check == check]
-                if found:
-                    failures += 1
-                    failure = ET.SubElement(case, "failure", message="; ".join(f.title for f in found))
-                    failure.text = "\n\n".join(f.details for f in found)
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-
-    def write_json(self, path: Path, *, seed: int, target: str) -> None:
-        data = {"target": target, "seed": seed, "passed": not self.findings, **self.to_dict()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        for check, why in data["not_run"].items():
+            self.skipped(why, check)
+        self.throttled(data["throttling"])

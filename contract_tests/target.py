@@ -8,17 +8,16 @@ through one rate-limited session.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import re
-import shlex
-import threading
-import time
+import sys
 from typing import Any
 
 import requests
 
+from .answer import Answer
 from .options import RunSettings
+from .throttle import LimitedSession, RateLimiter, Throttled
 
 __all__ = ["Answer", "PreflightError", "Target", "preflight"]
 
@@ -29,80 +28,12 @@ class PreflightError(RuntimeError):
     """The target cannot be tested: unreachable, or the credentials are refused."""
 
 
-class RateLimiter:
-    """At most ``rps`` requests per second, across threads."""
-
-    def __init__(self, rps: float | None) -> None:
-        self.interval = 1.0 / rps if rps else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            time.sleep(delay)
-
-
-class LimitedSession(requests.Session):
-    """A requests session that waits for the rate limiter before each request."""
-
-    def __init__(self, limiter: RateLimiter, timeout: float) -> None:
-        super().__init__()
-        self.limiter = limiter
-        self.timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.limiter.wait()
-        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
-        return super().send(request, **kwargs)
-
-
 def bearer(key: str) -> str:
     return f"Bearer {key}"
 
 
 def basic(pair: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode()
-
-
-@dataclasses.dataclass(frozen=True)
-class Answer:
-    """One request and its answer, as the stateful properties see it."""
-
-    method: str
-    url: str
-    request_body: Any
-    status: int
-    headers: dict[str, str]
-    text: str
-    credentials: str = ""  # e.g. "Bearer $CONTRACT_API_KEY": where the secret is, never the secret
-
-    @property
-    def json(self) -> Any:
-        try:
-            return json.loads(self.text)
-        except ValueError:
-            return None
-
-    def curl(self) -> str:
-        """The request as curl; the secret stays in the environment variable it came from."""
-        parts = ["curl", "-X", self.method]
-        if self.request_body is not None:
-            parts += ["-H", "Content-Type: application/json", "-d", json.dumps(self.request_body)]
-        command = " ".join(shlex.quote(part) for part in parts)
-        if self.credentials:
-            command += f' -H "Authorization: {self.credentials}"'
-        return f"{command} {shlex.quote(self.url)}"
-
-    def describe(self) -> str:
-        body = self.text if len(self.text) < 2000 else self.text[:2000] + "..."
-        sent = "" if self.request_body is None else f" {json.dumps(self.request_body)}"
-        return f"{self.method} {self.url}{sent}\n[{self.status}] {body}\nReproduce with:\n    {self.curl()}"
 
 
 class Target:
@@ -119,25 +50,25 @@ class Target:
         self.base_url = settings.base_url or "http://127.0.0.1:8080"
         self._client: Any = None
         if app is not None:
-            from starlette.testclient import TestClient
+            from schemathesis.python import asgi
 
-            # Entered once: one event loop for the whole run instead of one per request.
-            self._client = TestClient(app, base_url=self.base_url, raise_server_exceptions=False).__enter__()
+            # The app is reached in-process through the same session, so pacing and throttling apply
+            # alike; entered once: one lifespan for the whole run.
+            self._client = asgi.get_client(app).__enter__()
+            for prefix in ("http://", "https://"):
+                self.session.mount(prefix, self._client.adapter)
         self.auth = bearer(settings.api_key) if settings.api_key else basic(settings.basic or ("", ""))
         self.other_auth = bearer(settings.other_api_key) if settings.other_api_key else None
 
     @property
     def is_mock(self) -> bool:
         """The in-process mock itself (not another app given in its place)."""
-        from mock_server.asgi import MockServer
-
-        return isinstance(self.app, MockServer)
+        asgi = sys.modules.get("mock_server.asgi")  # never imported for another target
+        return asgi is not None and isinstance(self.app, asgi.MockServer)
 
     def call_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Case.call`` / ``validate_response``'s transport."""
         headers = {"Authorization": self.auth}
-        if self.app is not None:
-            return {"app": self.app, "base_url": self.base_url, "headers": headers}
         return {
             "base_url": self.base_url,
             "session": self.session,
@@ -145,22 +76,27 @@ class Target:
             "timeout": self.settings.timeout,
         }
 
-    def _credentials(self, auth: str | None) -> str:
+    def credentials(self, auth: str | None) -> str:
+        """How a printed curl sends ``auth``: the run's own secrets by the variable that holds them."""
         if not auth:
             return ""
         if auth == self.other_auth:
             return "Bearer $CONTRACT_OTHER_API_KEY"
-        if auth.startswith("Basic "):
+        if auth == self.auth and auth.startswith("Basic "):
             return 'Basic $(printf %s "$CONTRACT_BASIC" | base64)'
-        return "Bearer $CONTRACT_API_KEY"
+        if auth == self.auth:
+            return "Bearer $CONTRACT_API_KEY"
+        return auth.replace("$", "\\$").replace('"', '\\"')  # a made-up credential: printed as sent
 
     def request(self, method: str, path: str, *, auth: str | None, body: Any = None) -> Answer:
         headers = {"Authorization": auth} if auth else {}
         url = self.base_url + path
-        sent = (method, url, body)
-        client = self._client or self.session  # the in-process TestClient, or the rate-limited session
-        response = client.request(method, url, headers=headers, json=body)
-        return Answer(*sent, response.status_code, dict(response.headers), response.text, self._credentials(auth))
+        data = None if body is None else json.dumps(body)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        response = self.session.request(method, url, headers=headers, data=data)
+        got = {name.lower(): value for name, value in response.headers.items()}
+        return Answer(method, url, data, response.status_code, got, response.text, self.credentials(auth))
 
     def close(self) -> None:
         self.session.close()
@@ -182,6 +118,8 @@ def _check_credentials(target: Target, auth: str, what: str) -> str:
         answer = target.request("GET", ORGANIZATION_PATH, auth=auth)
     except requests.RequestException as exc:
         raise PreflightError(f"cannot reach {target.base_url}: {_why(exc, target.settings.timeout)}") from None
+    except Throttled as exc:
+        raise PreflightError(str(exc)) from None
     if answer.status in (401, 403):
         raise PreflightError(
             f"the target refused {what} (GET {ORGANIZATION_PATH} answered {answer.status}): "

@@ -15,7 +15,7 @@ import uvicorn
 
 from contract_tests.cli import ERROR, OK, main
 from contract_tests.options import NON_LOOPBACK_MAX_RPS, UsageError, resolve
-from contract_tests.target import RateLimiter
+from contract_tests.throttle import RateLimiter
 from mock_server import Settings, create_app
 
 
