@@ -54,20 +54,33 @@ def _lookups(store: OrganizationStore) -> dict[str, Lookup]:
     return {"bearer": store.by_api_key, "basic": basic}
 
 
-def _authorization(scope: Scope) -> str | None:
+def _authorization(scope: Scope) -> bytes | None:
     for key, value in scope["headers"]:
         if key == b"authorization":
-            return str(value.decode("latin-1"))
+            return bytes(value)
     return None
+
+
+_KNOWN = 4096
+"""Authorization headers remembered per operation once they were found valid (credentials never change)."""
 
 
 class _Check:
     def __init__(self, next_app: ASGIApp, schemes: dict[str, Lookup]) -> None:
         self.next_app = next_app
         self.schemes = schemes
+        self.known: dict[bytes, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = credentials(_authorization(scope))
+        raw = _authorization(scope)
+        organization_id = self.known.get(raw) if raw is not None else None
+        if organization_id is None:
+            organization_id = self._look_up(raw)
+        request_state(scope).organization_id = organization_id
+        await self.next_app(scope, receive, send)
+
+    def _look_up(self, raw: bytes | None) -> str:
+        found = credentials(raw.decode("latin-1") if raw is not None else None)
         if found is None:
             raise MissingCredentials()
         lookup = self.schemes.get(found[0])
@@ -76,8 +89,9 @@ class _Check:
         organization_id = lookup(found[1])
         if organization_id is None:
             raise InvalidCredentials()
-        request_state(scope).organization_id = organization_id
-        await self.next_app(scope, receive, send)
+        if raw is not None and len(self.known) < _KNOWN:
+            self.known[raw] = organization_id
+        return organization_id
 
 
 class _API(RoutedAPI[Any]):
