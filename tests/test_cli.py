@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from mock_server.cli import parse_args
 from mock_server.settings import DEFAULT_FIXTURES, SETTINGS, Settings
 
 from .conftest import BASE_URL
+from .servers import read_banner, run_mock
 
 
 def test_defaults() -> None:
@@ -94,42 +92,20 @@ def test_the_body_limit_setting_refuses_a_larger_body() -> None:
     assert answer.json()["error"]["code"] == "body_too_large"
 
 
-def _run(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mock_server", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_a_bad_fixture_file_stops_start_up_naming_it(tmp_path: Path) -> None:
     (tmp_path / "prices.yaml").write_text("{not: a list}\n")
-    process = _run("--fixtures", str(tmp_path), "--port", "0")
+    process = run_mock("--fixtures", str(tmp_path), "--port", "0")
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert "prices.yaml" in err
     assert "Traceback" not in err
 
 
-def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
-    """The start-up banner and the base URL it names."""
-    assert process.stdout is not None
-    banner = ""
-    deadline = time.monotonic() + 30
-    while "Ctrl-C" not in banner and time.monotonic() < deadline:
-        banner += process.stdout.readline()
-    found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
-    assert found, banner
-    return banner, found.group(1)
-
-
 @pytest.mark.socket
 def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
-    process = _run("--port", "0", "--generate", "2", env={"MOCK_SERVER_LATENCY": "5"})
+    process = run_mock("--port", "0", "--generate", "2", env={"MOCK_SERVER_LATENCY": "5"})
     try:
-        banner, base = _banner(process)
+        banner, base = read_banner(process)
         assert f"{base}/ui/" in banner and "sk_test_paid_org" in banner and "sk_test_free_org" in banner
         dashboard = re.search(r"Dashboard: +(\S+)", banner)
         assert dashboard and dashboard.group(1) == f"{base}/__mock__/", banner
@@ -150,9 +126,9 @@ def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c() -> None:
 @pytest.mark.socket
 def test_keep_alive_answers_do_not_wait_for_the_clients_delayed_ack() -> None:
     """Without TCP_NODELAY each answer on a kept-alive connection waits ~40 ms (Nagle + delayed ACK)."""
-    process = _run("--port", "0")
+    process = run_mock("--port", "0")
     try:
-        _, base = _banner(process)
+        _, base = read_banner(process)
         durations = []
         with httpx.Client(base_url=base, headers={"Authorization": "Bearer sk_test_paid_org"}) as client:
             for _ in range(25):  # one connection, kept alive

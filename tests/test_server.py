@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from mock_server.server import GuardedProtocol
+
+from .servers import read_banner, run_mock
 
 pytestmark = pytest.mark.socket
 
@@ -21,25 +21,15 @@ LIMITS = ["--header-timeout", "1", "--body-timeout", "1", "--max-connections", "
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[tuple[str, int]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", "0", *LIMITS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    banner = ""
-    deadline = time.monotonic() + 20
-    while "Ctrl-C" not in banner and time.monotonic() < deadline:
-        banner += process.stdout.readline()
-    found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", banner)
-    assert found, banner
+    process = run_mock("--port", "0", *LIMITS)
+    _, base = read_banner(process)
+    host, port = base.removeprefix("http://").split(":")
     try:
-        yield "127.0.0.1", int(found.group(1))
+        yield host, int(port)
     finally:
         process.terminate()
         process.wait(10)
-        process.stdout.close()
+        process.communicate(timeout=10)
 
 
 def _exchange(address: tuple[str, int], data: bytes, *, pause: float = 0.0, timeout: float = 5.0) -> bytes:
