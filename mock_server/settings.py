@@ -116,12 +116,13 @@ def _path(name: str, raw: str) -> Path:
 
 
 def _state(name: str, raw: str) -> str:
-    """``memory`` or ``sqlite:///PATH`` in a folder that exists and can be written (mock_server.stores)."""
-    if raw == "memory":
+    """``memory``, ``redis://...`` (checked when opened), or ``sqlite:///PATH`` in a folder that exists
+    and can be written (mock_server.stores)."""
+    if raw == "memory" or raw.startswith(("redis://", "rediss://")):
         return raw
     if not raw.startswith("sqlite:///") or raw == "sqlite:///":
         raise ConfigError(
-            f"{name} must be memory or sqlite:///PATH (the backends there are; see docs/state.md), got {raw[:80]!r}"
+            f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see docs/state.md), got {raw[:80]!r}"
         )
     path = Path(raw[len("sqlite:///") :])
     folder = path.parent
@@ -195,7 +196,11 @@ class Settings:
     )
     state: str = field(
         default="memory",
-        metadata=_row(_state, "where state is kept: memory, or sqlite:///PATH (a file, kept across restarts)"),
+        metadata=_row(
+            _state,
+            "where state is kept: memory, sqlite:///PATH (a file, kept across restarts), "
+            "or redis://HOST:PORT/DB[?namespace=NAME] (shared by processes)",
+        ),
     )
 
     @property
