@@ -133,6 +133,13 @@ def _state(name: str, raw: str) -> str:
     return raw
 
 
+def _workers(name: str, raw: str) -> int:
+    workers: int = _whole_number()(name, raw)
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"{name} must be from 1 to 64, got {workers}")
+    return workers
+
+
 def _row(parse: Parser, help: str, *, shown: str | None = None) -> dict[str, Any]:
     """A field's metadata: its parser, its help text, and its default as ``--help`` says it."""
     return {"parse": parse, "help": help, "shown": shown}
@@ -202,6 +209,18 @@ class Settings:
             "or redis://HOST:PORT/DB[?namespace=NAME] (shared by processes)",
         ),
     )
+
+    workers: int = field(
+        default=1,
+        metadata=_row(_workers, "processes serving the one port; more than 1 needs a shared --state (sqlite or redis)"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.workers > 1 and self.state == "memory":
+            raise ConfigError(
+                f"--workers {self.workers} (MOCK_SERVER_WORKERS) needs a shared --state, sqlite:///PATH or "
+                "redis://HOST:PORT/DB: with memory each worker would be a world of its own"
+            )
 
     @property
     def admin_open(self) -> bool:
