@@ -93,7 +93,7 @@ $(PRISM_STAMP):
 	npm install --prefix $(BENCH_TOOLS) --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
 	touch $(PRISM_STAMP)
 
-bench: $(STAMP) $(PRISM_STAMP) ## the mock beside Prism and a bare Starlette app under wrk (minutes)
+bench: $(STAMP) $(PRISM_STAMP) redis ## the mock beside Prism and a bare Starlette app under wrk (minutes)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 
