@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from mock_server import ConfigError, Settings, create_app
 from mock_server.clock import Clock
-from mock_server.stores import open_state
+from mock_server.stores import MAX_SESSIONS, open_state
 
 from .conftest import BASE_URL, START, checkout_body
 from .redis_server import free_port, state_url
@@ -111,3 +111,17 @@ def test_a_redis_it_cannot_use_stops_start_up_naming_the_setting(url: str, named
     )
     assert (process.returncode, "Traceback" in process.stderr) == (2, False)
     assert named in process.stderr
+
+
+def test_the_most_recent_ten_thousand_sessions_are_all_listed(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    state = open_state(state_url("redis", request, tmp_path))
+    try:
+        for number in range(MAX_SESSIONS + 5):
+            state.add_session({"id": f"cs_test_{number}", "status": "open"})
+        listed = state.sessions()
+        assert (len(listed), next(iter(listed))) == (MAX_SESSIONS, "cs_test_5")
+        newest = state.recent_sessions(MAX_SESSIONS + 1)
+        assert (len(newest), newest[0]["id"]) == (MAX_SESSIONS, f"cs_test_{MAX_SESSIONS + 4}")
+        assert state.session("cs_test_4") is None
+    finally:
+        state.close()

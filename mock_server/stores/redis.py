@@ -39,14 +39,17 @@ end
 redis.call('HSET', p .. 'sessions', ARGV[1], ARGV[2])
 local over = redis.call('ZCARD', p .. 'order') - tonumber(ARGV[3])
 if over > 0 then
-  local old = redis.call('ZRANGE', p .. 'order', 0, over - 1)
+  for _, old in ipairs(redis.call('ZRANGE', p .. 'order', 0, over - 1)) do
+    redis.call('HDEL', p .. 'sessions', old)
+  end
   redis.call('ZREMRANGEBYRANK', p .. 'order', 0, over - 1)
-  redis.call('HDEL', p .. 'sessions', unpack(old))
 end""",
     "sessions": """
-local ids = redis.call(ARGV[1], p .. 'order', 0, tonumber(ARGV[2]))
-if #ids == 0 then return {} end
-return redis.call('HMGET', p .. 'sessions', unpack(ids))""",
+local bodies = {}
+for i, id in ipairs(redis.call(ARGV[1], p .. 'order', 0, tonumber(ARGV[2]))) do
+  bodies[i] = redis.call('HGET', p .. 'sessions', id)
+end
+return bodies""",
     "complete": """
 local stored = redis.call('HGET', p .. 'sessions', ARGV[1])
 if not stored or cjson.decode(stored)['status'] ~= 'open' then return 'closed' end
