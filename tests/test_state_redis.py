@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -18,7 +19,7 @@ from mock_server.clock import Clock
 from mock_server.stores import MAX_SESSIONS, open_state
 
 from .conftest import BASE_URL, START, checkout_body
-from .redis_server import free_port, state_url
+from .redis_server import free_port, start_redis, state_url
 from .test_state_sqlite import FREE, GROWTH, mock_server, pay
 
 PAID = {"Authorization": "Bearer sk_test_paid_org"}
@@ -125,3 +126,11 @@ def test_the_most_recent_ten_thousand_sessions_are_all_listed(request: pytest.Fi
         assert state.session("cs_test_4") is None
     finally:
         state.close()
+
+
+def test_without_redis_server_the_redis_tests_fail_naming_make_redis(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="`make redis` installs it"):
+        start_redis(tmp_path)
