@@ -25,12 +25,13 @@ def free_port() -> int:
         return port
 
 
-def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """redis-server on a free port, without persistence, and its URL; fails naming ``make redis`` if missing."""
+def start_redis(folder: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """redis-server on ``port`` (a free one by default), without persistence, and its URL; fails naming
+    ``make redis`` if missing."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: `make redis` installs it (Debian's package)", pytrace=False)
-    port = free_port()
+    port = port or free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     process = subprocess.Popen([*command, "--dir", str(folder)], stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"

@@ -19,7 +19,7 @@ from mock_server.clock import Clock
 from mock_server.stores import MAX_SESSIONS, open_state
 
 from .conftest import BASE_URL, START, checkout_body
-from .redis_server import free_port, start_redis, state_url
+from .redis_server import free_port, start_redis, state_url, stop
 from .test_state_sqlite import FREE, GROWTH, mock_server, pay
 
 PAID = {"Authorization": "Bearer sk_test_paid_org"}
@@ -134,3 +134,19 @@ def test_without_redis_server_the_redis_tests_fail_naming_make_redis(
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(pytest.fail.Exception, match="`make redis` installs it"):
         start_redis(tmp_path)
+
+
+def test_while_redis_is_down_requests_get_the_documented_error_and_then_carry_on(tmp_path: Path) -> None:
+    process, url = start_redis(tmp_path)
+    app = create_app(Settings(state=url), clock=Clock(start=START))
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
+        assert client.get("/account/organization", headers=PAID).status_code == 200
+        stop(process)
+        down = client.get("/account/organization", headers=PAID)
+        assert (down.status_code, down.json()["error"]["code"]) == (500, "internal_error")
+        process, _ = start_redis(tmp_path, port=httpx.URL(url).port)
+        try:
+            assert client.get("/account/organization", headers=PAID).status_code == 200
+        finally:
+            stop(process)
+    app.services.store.state.close()

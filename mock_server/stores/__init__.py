@@ -87,7 +87,7 @@ def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)") -> State:
 def _open_redis(server: str, namespace: str, source: str) -> RedisState:
     """A client of ``server``, checked with a PING so that a wrong address stops start-up."""
     try:
-        client = Redis.from_url(server, socket_connect_timeout=5, health_check_interval=30)
+        client = Redis.from_url(server, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
         client.ping()
     except (RedisError, ValueError, OSError) as error:
         raise ConfigError(f"{source}: cannot reach Redis at {server[:200]!r}: {error}") from None
