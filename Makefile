@@ -40,7 +40,7 @@ typecheck: $(STAMP) ## mypy on mock_server and contract_tests
 
 check: lint typecheck ## lint and typecheck, no tests
 
-test: lint typecheck chromium wheelhouse ## lint, typecheck, then every test (pytest ARGS)
+test: lint typecheck chromium redis wheelhouse ## lint, typecheck, then every test (pytest ARGS)
 	$(BIN)/python -m pytest $(ARGS)
 
 # tests/test_wheel.py builds the wheel and installs it into fresh virtualenvs, offline, from these.
@@ -52,6 +52,16 @@ $(WHEELS)/.built: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELS) '.[contract]'
 	rm -f $(WHEELS)/org_billing_mock-*.whl
 	touch $@
+
+# The Redis state tests start Debian's redis-server on a free port (tests/redis_server.py);
+# installed with apt-get when missing. Without it those tests fail, naming this target.
+REDIS_SERVER ?= /usr/bin/redis-server
+.PHONY: redis
+redis: ## install Debian's redis-server for the Redis state tests when missing
+	@[ -x $(REDIS_SERVER) ] || { \
+		echo "Installing Debian's redis-server for the Redis state tests..."; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 # The browser tests drive Debian's chromium (Playwright's Python package is
 # launched on it; no browser download). Installed with apt-get when missing.
@@ -83,7 +93,7 @@ $(PRISM_STAMP):
 	npm install --prefix $(BENCH_TOOLS) --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
 	touch $(PRISM_STAMP)
 
-bench: $(STAMP) $(PRISM_STAMP) ## the mock beside Prism and a bare Starlette app under wrk (minutes)
+bench: $(STAMP) $(PRISM_STAMP) redis ## the mock beside Prism and a bare Starlette app under wrk (minutes)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 

@@ -1,5 +1,8 @@
 """``make bench``: the mock beside Stoplight Prism and a bare Starlette ceiling, under wrk.
 
+The mock also runs on Redis, in one process and in two workers, on a redis-server
+the bench starts on a free port (``--state redis://``; docs/state.md).
+
 Each server is started on a free loopback port and timed from process start to its
 first 200; each must answer both operations with 200 for the demo key before any load.
 After a warm-up, wrk (one thread: it shares the machine's cores with the server) drives
@@ -42,6 +45,8 @@ BILLING_BODY = json.dumps({"successUrl": "https://app.example.com/done", "cancel
 MIB = 1024 * 1024
 
 MOCK = "mock"
+MOCK_REDIS = "mock --state redis"
+MOCK_REDIS_2W = "mock --state redis --workers 2"
 MOCK_100K = "mock --generate 100000"
 PRISM_NAME = "prism (static, -v silent)"
 CEILING = "starlette ceiling"
@@ -75,10 +80,53 @@ class Server:
     command: Callable[[int], list[str]]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class RedisServer:
+    """One redis-server on a free loopback port, without persistence, started when first asked for."""
+
+    process: subprocess.Popen[bytes] | None = None
+    port = 0
+
+    @classmethod
+    def url(cls, namespace: str) -> str:
+        if cls.process is None:
+            binary = shutil.which("redis-server")
+            if binary is None:
+                raise SystemExit("bench: missing redis-server; `make redis` installs it")
+            cls.port = free_port()
+            command = [binary, "--port", str(cls.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            cls.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+            deadline = time.monotonic() + 10
+            while not _listening(cls.port) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return f"redis://127.0.0.1:{cls.port}/0?namespace={namespace}"
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.process is not None:
+            cls.process.terminate()
+            cls.process.wait(10)
+            cls.process = None
+
+
+KNOWN = ("mock", "mock-redis", "mock-redis-2w", "prism", "ceiling", "mock-100k")
+
+
 def servers(keys: Sequence[str] | None = None) -> list[Server]:
     bin_dir = Path(sys.executable).parent
+    mock = str(bin_dir / "mock-server")
     known = [
-        Server("mock", MOCK, lambda port: [str(bin_dir / "mock-server"), "--port", str(port)]),
+        Server("mock", MOCK, lambda port: [mock, "--port", str(port)]),
+        Server("mock-redis", MOCK_REDIS, lambda port: [mock, "--port", str(port), "--state", RedisServer.url("one")]),
+        Server(
+            "mock-redis-2w",
+            MOCK_REDIS_2W,
+            lambda port: [mock, "--port", str(port), "--state", RedisServer.url("two"), "--workers", "2"],
+        ),
         Server(
             "prism",
             PRISM_NAME,
@@ -93,7 +141,7 @@ def servers(keys: Sequence[str] | None = None) -> list[Server]:
     ]
     unknown = set(keys or ()) - {server.key for server in known}
     if unknown:
-        raise SystemExit(f"bench: unknown server {', '.join(sorted(unknown))}; known: mock, prism, ceiling, mock-100k")
+        raise SystemExit(f"bench: unknown server {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}")
     return [server for server in known if keys is None or server.key in keys]
 
 
@@ -326,6 +374,17 @@ def render(
                         big.rps >= (1 - TARGET_100K_SLOWDOWN) * mock.rps,
                     )
                 )
+    if MOCK in names and MOCK_REDIS_2W in names:
+        lines += ["", "| operation | conns | on Redis / on memory req/s | 2 workers on Redis / 1 on memory |"]
+        lines += ["| --- | ---: | ---: | ---: |"]
+        for op, conns in cells:
+            memory_rps = summaries.get((op, conns, MOCK))
+            one, two = (summaries.get((op, conns, name)) for name in (MOCK_REDIS, MOCK_REDIS_2W))
+            if memory_rps is None or two is None:
+                continue
+            single = f"{one.rps / memory_rps.rps:.2f}x" if one else "-"
+            lines.append(f"| {op} | {conns} | {single} | {two.rps / memory_rps.rps:.2f}x |")
+            checks.append((f"{op} at {conns}: 2 workers on Redis >= 1 process on memory", two.rps >= memory_rps.rps))
     lines += ["", "| server | start-up s (median) | peak RSS MiB | RSS after MiB |", "| --- | ---: | ---: | ---: |"]
     for name in names:
         now, peak = memory.get(name, (float("nan"), float("nan")))
@@ -376,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per server and operation")
     parser.add_argument("--connections", default="10,50", help="comma-separated (default 10,50)")
     parser.add_argument("--startups", type=int, default=3, help="start-ups timed per server (median; default 3)")
-    parser.add_argument("--servers", help="comma-separated subset of: mock, prism, ceiling, mock-100k (default all)")
+    parser.add_argument("--servers", help=f"comma-separated subset of: {', '.join(KNOWN)} (default all)")
     parser.add_argument("--quick", action="store_true", help="1 round of 3 s, 1 s warm-up, 1 start-up: a smoke run")
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     args = parser.parse_args(argv)
@@ -444,6 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for instance in running.values():
             instance.stop()
+        RedisServer.stop()
     header[0] += f" Load average {os.getloadavg()[0]:.2f} at the end; {args.rounds} rounds of {args.duration:g} s."
     print()
     print(render(summarize(samples), startup, memory, header))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .settings import SETTINGS, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from .asgi import MockServer
 
 __all__ = ["main", "parse_args"]
 
@@ -65,17 +69,46 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
     return "\n".join(lines)
 
 
+def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` until Ctrl-C or SIGTERM, then close its state."""
+    import uvicorn
+
+    from .server import Limits, protocol
+
+    limits = Limits(
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
+    config = uvicorn.Config(
+        app,
+        loop="auto",  # uvloop where it is installed (uvicorn[standard])
+        http=protocol(limits),
+        ws="none",  # the API has no WebSocket: an Upgrade header is an ordinary request
+        timeout_keep_alive=settings.idle_timeout,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=3,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.services.store.state.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
 
     import gc
-    import socket
-
-    import uvicorn
 
     from .app import create_app
     from .logs import configure_logging
-    from .server import Limits, protocol
 
     configure_logging(settings.log_format)
     try:
@@ -103,37 +136,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_keys = [(tenant.api_key, tenant.description) for tenant in app.services.store if tenant.label != "generated"]
     if settings.generate:
         demo_keys.append((f"sk_test_gen_1..{settings.generate}", f"generated with seed {settings.seed}"))
-    limits = Limits(
-        max_header_bytes=settings.max_header_bytes,
-        max_headers=settings.max_headers,
-        header_timeout=settings.header_timeout,
-        body_timeout=settings.body_timeout,
-        max_connections=settings.max_connections,
-    )
-    config = uvicorn.Config(
-        app,
-        loop="auto",  # uvloop where it is installed (uvicorn[standard])
-        http=protocol(limits),
-        ws="none",  # the API has no WebSocket: an Upgrade header is an ordinary request
-        timeout_keep_alive=settings.idle_timeout,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=3,
-    )
-    server = uvicorn.Server(config)
     # The app, the spec and the store live as long as the process: out of the collector's way,
     # a full collection no longer walks them (a pause of tens of ms with --generate).
     gc.collect()
     gc.freeze()
-    print(_banner(settings, port, demo_keys), flush=True)
-    try:
-        server.run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
-    except KeyboardInterrupt:
-        pass
-    finally:
-        app.services.store.state.close()
+    if settings.workers == 1:
+        print(_banner(settings, port, demo_keys), flush=True)
+        _serve(app, settings, sock)
+    else:
+        from .workers import run_workers
+
+        def work() -> None:
+            worker_app = create_app(settings)
+            gc.collect()
+            gc.freeze()
+            _serve(worker_app, settings, sock)
+
+        app.services.store.state.close()  # each worker opens its own connection to the state
+        print(_banner(settings, port, demo_keys) + f"\n  {settings.workers} worker processes.", flush=True)
+        if run_workers(sock, settings.workers, work) != 0:
+            print("mock-server: error: a worker stopped; the others were stopped too", file=sys.stderr)
+            return 1
     print("org-billing-mock stopped.", flush=True)
     return 0
 

@@ -5,6 +5,7 @@ The time part makes ids sort roughly by creation, as Stripe's do.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import time
@@ -30,6 +31,7 @@ def new_id(prefix: str, random_chars: int = 14) -> str:
 
 
 _tracking = random.Random()  # noqa: S311 - a tracking id is a label, not a secret; seeded from the OS
+os.register_at_fork(after_in_child=_tracking.seed)  # --workers: each worker draws its own ids
 
 
 def new_tracking_id() -> str:

@@ -116,12 +116,13 @@ def _path(name: str, raw: str) -> Path:
 
 
 def _state(name: str, raw: str) -> str:
-    """``memory`` or ``sqlite:///PATH`` in a folder that exists and can be written (mock_server.stores)."""
-    if raw == "memory":
+    """``memory``, ``redis://...`` (checked when opened), or ``sqlite:///PATH`` in a folder that exists
+    and can be written (mock_server.stores)."""
+    if raw == "memory" or raw.startswith(("redis://", "rediss://")):
         return raw
     if not raw.startswith("sqlite:///") or raw == "sqlite:///":
         raise ConfigError(
-            f"{name} must be memory or sqlite:///PATH (the backends there are; see docs/state.md), got {raw[:80]!r}"
+            f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see docs/state.md), got {raw[:80]!r}"
         )
     path = Path(raw[len("sqlite:///") :])
     folder = path.parent
@@ -130,6 +131,13 @@ def _state(name: str, raw: str) -> str:
     if not os.access(path if path.exists() else folder, os.R_OK | os.W_OK):
         raise ConfigError(f"{name}: {str(path)[:200]!r} cannot be written")
     return raw
+
+
+def _workers(name: str, raw: str) -> int:
+    workers: int = _whole_number()(name, raw)
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"{name} must be from 1 to 64, got {workers}")
+    return workers
 
 
 def _row(parse: Parser, help: str, *, shown: str | None = None) -> dict[str, Any]:
@@ -195,8 +203,24 @@ class Settings:
     )
     state: str = field(
         default="memory",
-        metadata=_row(_state, "where state is kept: memory, or sqlite:///PATH (a file, kept across restarts)"),
+        metadata=_row(
+            _state,
+            "where state is kept: memory, sqlite:///PATH (a file, kept across restarts), "
+            "or redis://HOST:PORT/DB[?namespace=NAME] (shared by processes)",
+        ),
     )
+
+    workers: int = field(
+        default=1,
+        metadata=_row(_workers, "processes serving the one port; more than 1 needs a shared --state (sqlite or redis)"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.workers > 1 and self.state == "memory":
+            raise ConfigError(
+                f"--workers {self.workers} (MOCK_SERVER_WORKERS) needs a shared --state, sqlite:///PATH or "
+                "redis://HOST:PORT/DB: with memory each worker would be a world of its own"
+            )
 
     @property
     def admin_open(self) -> bool:

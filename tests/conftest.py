@@ -14,6 +14,10 @@ from mock_server.asgi import MockServer
 from mock_server.clock import Clock
 from mock_server.spec import ApiSpec, load_spec
 
+from .redis_server import redis_server
+
+__all__ = ["redis_server"]  # the session's redis-server, for every test module
+
 BASE_URL = "http://127.0.0.1:8080"
 """Where the tests send requests: a Host the mock serves."""
 START = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)

@@ -20,6 +20,7 @@ from mock_server.errors import InvalidUrl
 from mock_server.stripe_stub import FakeStripe
 
 from .conftest import START, checkout_body
+from .redis_server import BACKENDS, state_url
 
 APP = "http://app.example.com"
 FREE = {"Authorization": "Bearer sk_test_free_org"}
@@ -34,9 +35,9 @@ def boom(*args: object, **kwargs: object) -> Any:
     raise Injected
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> MockServer:
-    state = "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    state = state_url(request.param, request, tmp_path)
     return create_app(Settings(state=state), clock=Clock(start=START))
 
 

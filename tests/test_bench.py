@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import redis
 
 BENCH_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
@@ -81,3 +82,36 @@ def test_summary_and_table(bench: ModuleType) -> None:
     assert "| mock: start-up < 1 s | yes |" in table
     assert "| mock --generate 100000: start-up < 5 s | **no** |" in table
     assert "| mock: RSS after the run < 120 MiB | yes |" in table
+
+
+def test_the_table_says_how_the_mock_scales_on_redis(bench: ModuleType) -> None:
+    get, post = (operation.name for operation in bench.OPERATIONS)
+    samples = [
+        _sample(bench, bench.MOCK, get, 50, 1, 8000, 4.0),
+        _sample(bench, bench.MOCK_REDIS, get, 50, 1, 4000, 8.0),
+        _sample(bench, bench.MOCK_REDIS_2W, get, 50, 1, 8800, 6.0),
+        _sample(bench, bench.MOCK, post, 50, 1, 6000, 4.0),
+        _sample(bench, bench.MOCK_REDIS_2W, post, 50, 1, 3000, 9.0),
+    ]
+    names = (bench.MOCK, bench.MOCK_REDIS, bench.MOCK_REDIS_2W)
+    table = bench.render(bench.summarize(samples), startup=dict.fromkeys(names, 0.5), memory={})
+    assert f"| {get} | 50 | 0.50x | 1.10x |" in table
+    assert f"| {post} | 50 | - | 0.50x |" in table
+    assert f"| {get} at 50: 2 workers on Redis >= 1 process on memory | yes |" in table
+    assert f"| {post} at 50: 2 workers on Redis >= 1 process on memory | **no** |" in table
+
+
+def test_the_redis_rows_run_on_a_redis_server_the_bench_starts(bench: ModuleType) -> None:
+    chosen = bench.servers(["mock-redis", "mock-redis-2w"])
+    assert [server.name for server in chosen] == [bench.MOCK_REDIS, bench.MOCK_REDIS_2W]
+    try:
+        one, two = (server.command(8000) for server in chosen)
+        server = f"redis://127.0.0.1:{bench.RedisServer.port}/0"
+        assert one[-2:] == ["--state", f"{server}?namespace=one"]
+        assert two[-4:] == ["--state", f"{server}?namespace=two", "--workers", "2"]  # one server, two namespaces
+        client = redis.Redis.from_url(server)
+        assert client.ping()
+        client.close()
+    finally:
+        bench.RedisServer.stop()
+    assert bench.RedisServer.process is None

@@ -51,9 +51,11 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         ([], {"MOCK_SERVER_MAX_BODY_BYTES": "9" * 5000}, "MOCK_SERVER_MAX_BODY_BYTES"),
         ([], {"MOCK_SERVER_LATENCY": "²"}, "MOCK_SERVER_LATENCY"),
         (["--fixtures", ""], {}, "--fixtures"),
-        (["--state", "redis://localhost:6379/0"], {}, "--state must be memory or sqlite:///PATH"),
-        ([], {"MOCK_SERVER_STATE": "sqlite://relative.db"}, "MOCK_SERVER_STATE must be memory or sqlite:///PATH"),
+        (["--state", "postgres://localhost:5432/mock"], {}, "--state must be memory, sqlite:///PATH or redis://"),
+        ([], {"MOCK_SERVER_STATE": "sqlite://relative.db"}, "MOCK_SERVER_STATE must be memory, sqlite:///PATH or"),
         (["--state", "sqlite:///"], {}, "--state must be"),
+        (["--workers", "2"], {}, "--workers 2 (MOCK_SERVER_WORKERS) needs a shared --state"),
+        ([], {"MOCK_SERVER_WORKERS": "0"}, "MOCK_SERVER_WORKERS must be from 1 to 64"),
         (["--state", "sqlite:////no/such/folder/state.db"], {}, "--state: the folder '/no/such/folder'"),
     ],
 )

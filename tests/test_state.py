@@ -1,4 +1,4 @@
-"""The stateful rules, the same on every backend: memory and a real SQLite file."""
+"""The stateful rules, the same on every backend: memory, a real SQLite file and a real redis-server."""
 
 from __future__ import annotations
 
@@ -17,15 +17,17 @@ from mock_server.clock import Clock
 from mock_server.stripe_stub import FakeStripe
 
 from .conftest import BASE_URL, START, VALID_BODY, checkout_body
+from .redis_server import BACKENDS
+from .redis_server import state_url as backend_url
 
 FREE = {"Authorization": "Bearer sk_test_free_org"}
 PAID = {"Authorization": "Bearer sk_test_paid_org"}
 GROWTH = checkout_body(BASE_URL, messagePriceId="price_message_growth")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    return backend_url(request.param, request, tmp_path)
 
 
 def make_app(state_url: str) -> MockServer:

@@ -12,14 +12,15 @@ from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
 from mock_server.clock import Clock
-from mock_server.stores import MemoryState, SqliteState, State
+from mock_server.stores import State, open_state
 
 from .conftest import BASE_URL, START, checkout_body
+from .redis_server import BACKENDS, state_url
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    opened: State = MemoryState() if request.param == "memory" else SqliteState(tmp_path / "state.db")
+    opened = open_state(state_url(request.param, request, tmp_path))
     yield opened
     opened.close()
 
@@ -94,11 +95,11 @@ def test_a_reset_whose_last_step_fails_changes_nothing(state: State) -> None:
     assert empty == (None, {}, {}, dt.timedelta(), [])
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_pay_planned_on_an_organization_changed_meanwhile_is_planned_again(
-    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    url = "memory" if backend == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    url = state_url(backend, request, tmp_path)
     app = create_app(Settings(state=url), clock=Clock(start=START))
     store = app.services.store
     with TestClient(app, base_url=BASE_URL) as client:

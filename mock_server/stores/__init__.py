@@ -1,4 +1,4 @@
-"""Where the mock keeps its state: ``--state memory`` (default) or ``--state sqlite:///PATH``.
+"""Where the mock keeps its state: ``--state memory`` (default), ``sqlite:///PATH`` or ``redis://HOST:PORT/DB``.
 
 :class:`~mock_server.stores.base.State` is the interface; docs/state.md says
 what each backend promises.
@@ -6,12 +6,17 @@ what each backend promises.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import urllib.parse
 from pathlib import Path
+
+from redis import Redis, RedisError
 
 from ..settings import ConfigError
 from .base import MAX_SESSIONS, REQUEST_LOG_SIZE, Completion, State
 from .memory import MemoryState
+from .redis import RedisState
 from .sqlite import SqliteState
 
 __all__ = [
@@ -20,15 +25,20 @@ __all__ = [
     "REQUEST_LOG_SIZE",
     "Completion",
     "MemoryState",
+    "RedisState",
     "SqliteState",
     "State",
     "open_state",
+    "redis_location",
     "sqlite_path",
 ]
 
 SQLITE_PREFIX = "sqlite:///"
-BACKENDS = ("memory", f"{SQLITE_PREFIX}PATH")
+REDIS_SCHEMES = ("redis://", "rediss://")
+BACKENDS = ("memory", f"{SQLITE_PREFIX}PATH", "redis://HOST:PORT/DB[?namespace=NAME]")
 """The URL forms ``--state`` takes."""
+NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""A namespace: the part of every Redis key that keeps one mock's state apart from another's."""
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -38,10 +48,33 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len(SQLITE_PREFIX) :])
 
 
+def redis_location(url: str) -> tuple[str, str] | None:
+    """The server URL and the namespace of a ``redis://`` URL (``default`` without one), else None.
+
+    :class:`ConfigError` for a namespace that is not 1 to 64 letters, digits, ``_``, ``.`` or ``-``.
+    """
+    if not url.startswith(REDIS_SCHEMES):
+        return None
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    namespaces = [value for key, value in query if key == "namespace"]
+    namespace = namespaces[-1] if namespaces else "default"
+    if not NAMESPACE.fullmatch(namespace):
+        raise ConfigError(f"namespace must be 1 to 64 of A-Z a-z 0-9 _ . -, got {namespace[:80]!r}")
+    rest = urllib.parse.urlencode([(key, value) for key, value in query if key != "namespace"])
+    return urllib.parse.urlunsplit(parts._replace(query=rest)), namespace
+
+
 def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)") -> State:
     """The backend ``url`` names, opened; :class:`ConfigError` naming ``source`` if it cannot be."""
     if url == "memory":
         return MemoryState()
+    try:
+        location = redis_location(url)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    if location is not None:
+        return _open_redis(*location, source=source)
     path = sqlite_path(url)
     if path is None:
         raise ConfigError(f"{source} must be one of {', '.join(BACKENDS)}, got {url[:80]!r}")
@@ -49,3 +82,13 @@ def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)") -> State:
         return SqliteState(path)
     except (sqlite3.Error, OSError) as error:
         raise ConfigError(f"{source}: cannot use {str(path)[:200]!r} as a SQLite state file: {error}") from None
+
+
+def _open_redis(server: str, namespace: str, source: str) -> RedisState:
+    """A client of ``server``, checked with a PING so that a wrong address stops start-up."""
+    try:
+        client = Redis.from_url(server, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
+        client.ping()
+    except (RedisError, ValueError, OSError) as error:
+        raise ConfigError(f"{source}: cannot reach Redis at {server[:200]!r}: {error}") from None
+    return RedisState(client, namespace)
