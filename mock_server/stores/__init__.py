@@ -10,14 +10,15 @@ import re
 import sqlite3
 import urllib.parse
 from pathlib import Path
-
-from redis import Redis, RedisError
+from typing import TYPE_CHECKING
 
 from ..settings import ConfigError
 from .base import MAX_SESSIONS, REQUEST_LOG_SIZE, Completion, State
 from .memory import MemoryState
-from .redis import RedisState
 from .sqlite import SqliteState
+
+if TYPE_CHECKING:
+    from .redis import RedisState
 
 __all__ = [
     "BACKENDS",
@@ -25,7 +26,6 @@ __all__ = [
     "REQUEST_LOG_SIZE",
     "Completion",
     "MemoryState",
-    "RedisState",
     "SqliteState",
     "State",
     "open_state",
@@ -85,7 +85,14 @@ def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)") -> State:
 
 
 def _open_redis(server: str, namespace: str, source: str) -> RedisState:
-    """A client of ``server``, checked with a PING so that a wrong address stops start-up."""
+    """A client of ``server``, checked with a PING so that a wrong address stops start-up.
+
+    redis-py is imported here, not at start-up: ``--state memory`` and ``sqlite`` never need it.
+    """
+    from redis import Redis, RedisError
+
+    from .redis import RedisState
+
     try:
         client = Redis.from_url(server, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
         client.ping()
