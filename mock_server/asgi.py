@@ -23,7 +23,7 @@ from .origins import HostAllowlist
 from .services import Services
 from .state import RequestState, attach, request_state
 
-__all__ = ["Cors", "MockServer", "dispatch", "replay", "send_error"]
+__all__ = ["Cors", "MockServer", "dispatch", "header", "header_text", "replay", "send_error"]
 
 logger = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__mock__"
@@ -49,22 +49,27 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def _host(scope: Scope) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of the header ``name`` (lower case, as ASGI gives names), or None."""
     value: bytes
     for key, value in scope["headers"]:
-        if key == b"host":
+        if key == name:
             return value
     return None
 
 
+def header_text(scope: Scope, name: bytes) -> str | None:
+    """:func:`header`, decoded as HTTP header values are (latin-1)."""
+    value = header(scope, name)
+    return None if value is None else value.decode("latin-1")
+
+
 def _content_length(scope: Scope) -> int | None:
-    for key, value in scope["headers"]:
-        if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = header(scope, b"content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 def dispatch(api: ASGIApp, admin: ASGIApp) -> ASGIApp:
@@ -189,7 +194,7 @@ class MockServer:
         limit = self.services.settings.max_body_bytes
         try:
             length = _content_length(scope)
-            host = _host(scope)
+            host = header(scope, b"host")
             if not self.hosts.allows(host):
                 name = (host or b"").decode("latin-1")[:100]
                 await send_error(

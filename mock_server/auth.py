@@ -19,6 +19,7 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .asgi import header
 from .errors import InvalidCredentials, MalformedCredentials, MissingCredentials
 from .state import request_state
 from .store import OrganizationStore
@@ -54,13 +55,6 @@ def _lookups(store: OrganizationStore) -> dict[str, Lookup]:
     return {"bearer": store.by_api_key, "basic": basic}
 
 
-def _authorization(scope: Scope) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == b"authorization":
-            return bytes(value)
-    return None
-
-
 _KNOWN = 4096
 """Authorization headers remembered per operation once they were found valid (credentials never change)."""
 
@@ -72,7 +66,7 @@ class _Check:
         self.known: dict[bytes, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = _authorization(scope)
+        raw = header(scope, b"authorization")
         organization_id = self.known.get(raw) if raw is not None else None
         if organization_id is None:
             organization_id = self._look_up(raw)

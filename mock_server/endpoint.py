@@ -21,6 +21,7 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .asgi import header_text
 from .scenarios import parse_prefer
 from .services import Services
 from .state import request_state
@@ -31,16 +32,9 @@ _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 _ARGUMENTS = frozenset({"user", "body", "state", "origin"})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def request_origin(scope: Scope, fallback: str) -> str:
     """``scheme://host[:port]`` the request was sent to (``fallback`` host when Host is missing or odd)."""
-    host = _header(scope, b"host") or ""
+    host = header_text(scope, b"host") or ""
     if not _HOST.fullmatch(host):
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else fallback
@@ -62,7 +56,7 @@ class _Forced:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
-        preference = parse_prefer(_header(scope, b"prefer"))
+        preference = parse_prefer(header_text(scope, b"prefer"))
         sticky = self.services.store.state.sticky(state.organization_id or "")
         if sticky is not None and preference.code is None and preference.example is None:
             preference = dataclasses.replace(preference, code=sticky)

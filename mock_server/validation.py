@@ -19,7 +19,7 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .asgi import replay
+from .asgi import header_text, replay
 from .errors import InvalidJson, UnsupportedMediaType, ValidationFailed
 from .schemas import Check, compile_schema
 from .state import request_state
@@ -37,13 +37,6 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
         name, _, value = parameter.partition("=")
         found[name.strip().lower()] = value.strip().strip('"')
     return kind.strip().lower(), found
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 async def _read(receive: Receive) -> bytes:
@@ -66,7 +59,7 @@ class _Body:
         self.checks = {kind: compile_schema(operation.body_schema(kind), request=True) for kind in self.media_types}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind, parameters = media_type(_header(scope, b"content-type"))
+        kind, parameters = media_type(header_text(scope, b"content-type"))
         kind = kind or self.media_types[0]  # no Content-Type: the one the operation takes
         check = self.checks.get(kind)
         if check is None:
