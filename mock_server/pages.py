@@ -23,6 +23,7 @@ from .errors import ApiError, UnsupportedMediaType, ValidationFailed
 from .fixtures import Price
 from .services import Services
 from .state import request_state
+from .validation import media_type
 
 __all__ = ["STYLESHEET", "browser_errors", "error_page", "money", "read_fields", "render", "wants_html"]
 
@@ -129,15 +130,15 @@ def browser_errors(
 
 async def read_fields(request: Request) -> dict[str, Any]:
     """A form (application/x-www-form-urlencoded) or a JSON object, as one flat dict."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = media_type(request.headers.get("content-type"))[0]
     raw = await request.body()
-    if media_type == "application/x-www-form-urlencoded":
+    if kind == "application/x-www-form-urlencoded":
         try:
             parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
         except (UnicodeDecodeError, ValueError):
             raise ValidationFailed("The form body could not be read.") from None
         return {name: values[-1] for name, values in parsed.items()}
-    if media_type == "application/json":
+    if kind == "application/json":
         try:
             fields = orjson.loads(raw)  # strict and bounded: no NaN, no lone surrogate, 1,024 levels at most
         except orjson.JSONDecodeError:
