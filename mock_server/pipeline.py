@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 import yaml
+from connexion.http_facts import METHODS
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.routing import RoutingMiddleware
@@ -39,8 +40,6 @@ from .services import Services
 from .validation import RequestValidation, ResponseValidation
 
 __all__ = ["Routing", "SwaggerUI", "middlewares"]
-
-_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 class Routing(RoutingMiddleware):
@@ -57,7 +56,7 @@ class Routing(RoutingMiddleware):
             if "{" in path:
                 continue
             for method, operation in item.items():
-                if method in _METHODS:
+                if method in METHODS:
                     route = {"api_base_path": base, "operation_id": operation.get("operationId")}
                     self.fixed.setdefault((method.upper(), base + path), route)
 

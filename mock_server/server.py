@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import http
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -45,21 +46,13 @@ def answer(error: ApiError) -> bytes:
     tracking_id = new_tracking_id()
     body = render(error, tracking_id)
     head = (
-        f"HTTP/1.1 {error.status_code} {_REASONS.get(error.status_code, 'Error')}\r\n"
+        f"HTTP/1.1 {error.status_code} {http.HTTPStatus(error.status_code).phrase}\r\n"
         "content-type: application/json\r\n"
         f"content-length: {len(body)}\r\n"
         f"x-tracking-id: {tracking_id}\r\n"
         "connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body
-
-
-_REASONS = {
-    400: "Bad Request",
-    408: "Request Timeout",
-    431: "Request Header Fields Too Large",
-    503: "Service Unavailable",
-}
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -89,7 +82,6 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._head_bytes = 0
         self._head_count = 0
-        self._started = True
         if self._timer is None:
             self._arm(self.limits.header_timeout)
 
