@@ -32,12 +32,10 @@ def address() -> Iterator[tuple[str, int]]:
         process.communicate(timeout=10)
 
 
-def _exchange(address: tuple[str, int], data: bytes, *, pause: float = 0.0, timeout: float = 5.0) -> bytes:
+def _exchange(address: tuple[str, int], data: bytes, *, timeout: float = 5.0) -> bytes:
     with socket.create_connection(address, timeout=timeout) as client:
         if data:
             client.sendall(data)
-        if pause:
-            time.sleep(pause)
         received = b""
         while True:
             try:

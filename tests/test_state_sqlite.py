@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +15,8 @@ import pytest
 
 from mock_server import ConfigError, Settings, create_app
 
+from .servers import read_banner, run_mock
+
 FREE = {"Authorization": "Bearer sk_test_free_org"}
 APP = "http://app.example.com"
 GROWTH = {"messagePriceId": "price_message_growth", "successUrl": f"{APP}/ok", "cancelUrl": f"{APP}/cancel"}
@@ -26,21 +25,9 @@ GROWTH = {"messagePriceId": "price_message_growth", "successUrl": f"{APP}/ok", "
 @contextmanager
 def mock_server(*argv: str) -> Iterator[str]:
     """``mock-server`` in a process of its own on a free port; its base URL until the block ends."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", "0", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "MOCK_SERVER_LOG_FORMAT": "text"},
-    )
+    process = run_mock("--port", "0", *argv, env={"MOCK_SERVER_LOG_FORMAT": "text"})
     try:
-        assert process.stdout is not None
-        banner, deadline = "", time.monotonic() + 30
-        while "Ctrl-C" not in banner and time.monotonic() < deadline and process.poll() is None:
-            banner += process.stdout.readline()
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
-        assert found, banner + (process.stderr.read() if process.stderr and process.poll() is not None else "")
-        yield found.group(1)
+        yield read_banner(process)[1]
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
