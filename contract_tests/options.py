@@ -118,9 +118,14 @@ class RunSettings:
         return PROFILES[self.profile][1]
 
     def hypothesis_settings(self, max_examples: int) -> hypothesis.settings:
-        """Seeded elsewhere (--seed); no example database, so a run depends on its options alone."""
+        """Seeded elsewhere (--seed); no example database, so a run depends on its options alone.
+
+        ``derandomize`` is off explicitly: Hypothesis loads its "ci" profile when ``CI`` is set, and a
+        derandomized run would ignore --seed.
+        """
         return hypothesis.settings(
             max_examples=max_examples,
+            derandomize=False,
             deadline=None,
             database=None,
             print_blob=False,

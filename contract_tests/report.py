@@ -7,6 +7,7 @@ the operation and the check, and a JSON report.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import Counter
 from typing import Any
 
@@ -41,6 +42,17 @@ class _Operation:
     cases: int = 0
     statuses: Counter[int] = dataclasses.field(default_factory=Counter)
     checks: Counter[str] = dataclasses.field(default_factory=Counter)  # answers each check judged
+    # The requests sent, as a sum of their digests: the same for two runs that sent the same requests,
+    # in any order and over any number of workers.
+    fingerprint: int = 0
+
+
+FINGERPRINT_MODULUS = 2**128
+
+
+def request_digest(method: str, url: str, body: bytes | str | None) -> int:
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
+    return int.from_bytes(hashlib.sha256(f"{method} {url}\n".encode() + data).digest()[:16], "big")
 
 
 class Recorder:
@@ -55,10 +67,12 @@ class Recorder:
     def _operation(self, operation: str) -> _Operation:
         return self.operations.setdefault(operation, _Operation())
 
-    def sent(self, operation: str, status: int) -> None:
+    def sent(self, operation: str, status: int, request: int) -> None:
+        """One request of ``operation`` (``request``: its request_digest) answered with ``status``."""
         entry = self._operation(operation)
         entry.cases += 1
         entry.statuses[status] += 1
+        entry.fingerprint = (entry.fingerprint + request) % FINGERPRINT_MODULUS
 
     def ran(self, operation: str, *checks: str) -> None:
         self._operation(operation).checks.update(checks)
@@ -108,6 +122,7 @@ class Recorder:
                     "statuses": {str(code): count for code, count in sorted(entry.statuses.items())},
                     "documented_statuses": self.coverage(name),
                     "checks": dict(sorted(entry.checks.items())),
+                    "requests_fingerprint": f"{entry.fingerprint:032x}",
                 }
                 for name, entry in sorted(self.operations.items())
             },
@@ -123,6 +138,7 @@ class Recorder:
             mine.cases += entry["cases"]
             mine.statuses.update({int(code): count for code, count in entry["statuses"].items()})
             mine.checks.update(entry["checks"])
+            mine.fingerprint = (mine.fingerprint + int(entry["requests_fingerprint"], 16)) % FINGERPRINT_MODULUS
         for finding in data["failures"]:
             self.failed(Finding(**finding))
         for check, why in data["not_run"].items():

@@ -15,7 +15,7 @@ from .answer import Answer
 from .checks import Check, anniversary_date_is_a_date, check_name, error_body_documented, judging, tracking_id_unique
 from .options import RunSettings
 from .plugin import Progress
-from .report import Finding, Recorder
+from .report import Finding, Recorder, request_digest
 from .target import Target
 
 # Schemathesis's checks that the contract supports. Left out: positive_data_acceptance (the document
@@ -79,7 +79,9 @@ class Exercise:
         operation = case.operation.label
         kwargs = self.target.call_kwargs()
         response = case.call(**kwargs)
-        self.recorder.sent(operation, response.status_code)
+        request = response.request
+        body = request.body if isinstance(request.body, (bytes, str)) else None  # generated cases: bytes or none
+        self.recorder.sent(operation, response.status_code, request_digest(str(request.method), str(request.url), body))
         self.progress.tick(operation)
         try:
             case.validate_response(response, checks=self.checks, headers=kwargs["headers"], transport_kwargs=kwargs)

@@ -20,7 +20,7 @@ from .answer import Answer
 from .checks import ANNIVERSARY_DATE, is_calendar_date
 from .options import RunSettings
 from .plugin import Progress
-from .report import Finding, Recorder, Violation
+from .report import Finding, Recorder, Violation, request_digest
 from .target import ORGANIZATION_PATH, Target
 
 BILLING_PATH = "/billing"
@@ -84,7 +84,7 @@ def build_machine(
         def send(self, method: str, path: str, tenant: str, body: Any = None) -> dict[str, Any]:
             answer = target.request(method, path, auth=tenants[tenant], body=body)
             operation = f"{method} {path}"
-            recorder.sent(operation, answer.status)
+            recorder.sent(operation, answer.status, request_digest(method, answer.url, answer.data))
             if progress is not None:
                 progress.tick(operation)
             self.expect(answer.status == 200, operation, "status_200", f"200 for the {tenant}", answer)

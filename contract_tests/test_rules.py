@@ -20,7 +20,7 @@ import pytest
 
 from .answer import Answer
 from .options import RunSettings
-from .report import Finding, Recorder, Violation
+from .report import Finding, Recorder, Violation, request_digest
 from .target import ORGANIZATION_PATH, Target
 from .test_properties import BILLING_PATH, NO_PRICES, WRITES_OFF
 
@@ -51,7 +51,7 @@ class Judge:
 
     def send(self, method: str, path: str, *, auth: str | None, body: Any = None) -> Answer:
         answer = self.target.request(method, path, auth=auth, body=body)
-        self.recorder.sent(f"{method} {path}", answer.status)
+        self.recorder.sent(f"{method} {path}", answer.status, request_digest(method, answer.url, answer.data))
         return answer
 
     def expect(self, ok: bool, answer: Answer, expected: str) -> None:
