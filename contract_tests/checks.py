@@ -24,11 +24,15 @@ __all__ = [
     "error_body_documented",
     "is_calendar_date",
     "judging",
+    "session_exactly_with_a_price",
+    "session_problem",
     "tracking_id_unique",
 ]
 
 Check = Callable[[CheckContext, Response, Case[Any]], Any]
 ANNIVERSARY_DATE = "anniversaryDate"
+BILLING = "POST /billing"
+PRICE_FIELDS = ("messagePriceId", "budgetPriceId")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -82,6 +86,32 @@ def anniversary_date_is_a_date(ctx: CheckContext, response: Response, case: Case
         return True
     value = body[ANNIVERSARY_DATE]
     assert is_calendar_date(value), f"anniversaryDate {value!r} is not a calendar date (YYYY-MM-DD)"
+    return None
+
+
+def session_problem(request_body: Any, answer: Any) -> str | None:
+    """The session rule on a 2xx answer to POST /billing: ``sessionId`` and ``url`` exactly when a price was given.
+
+    None when the answer keeps it; otherwise what the rule wanted.
+    """
+    given = [field for field in PRICE_FIELDS if isinstance(request_body, dict) and field in request_body]
+    data = answer if isinstance(answer, dict) else {}
+    if given:
+        session = data.get("sessionId")
+        if isinstance(session, str) and session and data.get("url"):
+            return None
+        return f"sessionId and url, since {' and '.join(given)} was given"
+    if "sessionId" in data or "url" in data:
+        return "no sessionId or url without a price"
+    return None
+
+
+def session_exactly_with_a_price(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """:func:`session_problem` on a 2xx answer to POST /billing."""
+    if case.operation.label != BILLING or not 200 <= response.status_code < 300:
+        return True
+    problem = session_problem(case.body, _json(response))
+    assert problem is None, f"Expected {problem}"
     return None
 
 

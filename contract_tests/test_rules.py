@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from .answer import Answer
+from .checks import PRICE_FIELDS, session_problem
 from .options import RunSettings
 from .report import Finding, Recorder, Violation, request_digest
 from .target import ORGANIZATION_PATH, Target
 from .test_properties import BILLING_PATH, NO_PRICES, WRITES_OFF
 
 URLS = {"successUrl": "https://app.example.com/billing/done", "cancelUrl": "https://app.example.com/billing"}
-PRICE_FIELDS = ("messagePriceId", "budgetPriceId")
 # What POST /billing without a price must leave as it was: plan, caps, dates, name (updatedAt may move
 # when the customer is created).
 UNCHANGED = (
@@ -105,14 +105,12 @@ def test_a_session_exactly_when_a_price_is_given(given: tuple[str, ...], target:
     why = WRITES_OFF if not settings.writes else (NO_PRICES if missing else None)
     _require(recorder, "session_exactly_with_a_price", why)
     judge = Judge(target, recorder, "session_exactly_with_a_price")
-    answer = judge.send("POST", BILLING_PATH, auth=target.auth, body={**URLS, **{f: prices[f] for f in given}})
+    body = {**URLS, **{field: prices[field] for field in given}}
+    answer = judge.send("POST", BILLING_PATH, auth=target.auth, body=body)
     data = answer.json if isinstance(answer.json, dict) else {}
     judge.expect(answer.status == 200, answer, f"200 for a POST /billing with {', '.join(given) or 'no price'}")
-    session = isinstance(data.get("sessionId"), str) and bool(data["sessionId"]) and bool(data.get("url"))
-    if given:
-        judge.expect(session, answer, f"sessionId and url, since {' and '.join(given)} was given")
-    else:
-        judge.expect("sessionId" not in data and "url" not in data, answer, "no sessionId or url without a price")
+    problem = session_problem(body, data)
+    judge.expect(problem is None, answer, problem or "")
 
 
 @pytest.mark.parametrize("field", PRICE_FIELDS)

@@ -1,0 +1,84 @@
+"""The proxy's verdict: the contract suite's checks on one observed exchange with the faulty deployment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from contract_tests.checks import session_problem
+from contract_tests.verdict import Verdict, Violation, judge
+from tests.faulty_app import create_faulty_app
+
+ALPHA = {"Authorization": "Bearer sk_live_alpha"}
+URLS = {"successUrl": "https://app.alpha.test/done", "cancelUrl": "https://app.alpha.test/back"}
+GET = ("GET", "/account/organization", None)
+POST = ("POST", "/billing", URLS)
+MESSAGE_PRICE = ("POST", "/billing", {**URLS, "messagePriceId": "plan_msgs_10k"})
+
+
+def exchange(fault: str | None, request: tuple[str, str, Any], variant: str | None = None) -> list[Violation]:
+    """Send ``request`` to the faulty deployment and judge what came back."""
+    method, path, body = request
+    with TestClient(create_faulty_app(fault, variant=variant), base_url="http://alpha.test") as client:
+        headers = {**ALPHA, **({"Content-Type": "application/json"} if body is not None else {})}
+        answer = client.request(method, path, headers=headers, content=None if body is None else json.dumps(body))
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return judge(method, path, lowered, body, answer.status_code, answer.headers.multi_items(), answer.content)
+
+
+@pytest.mark.parametrize(
+    ("fault", "request_", "check"),
+    [
+        ("missing_field", GET, "response_schema_conformance"),
+        ("wrong_type", GET, "response_schema_conformance"),
+        ("unknown_enum", GET, "response_schema_conformance"),
+        ("null_field", POST, "response_schema_conformance"),
+        ("malformed_date", GET, "anniversary_date_is_a_date"),
+        ("wrong_content_type", GET, "content_type_conformance"),
+        ("undocumented_status", POST, "status_code_conformance"),
+        ("error_without_tracking", ("POST", "/billing", {"successUrl": 1}), "error_body_documented"),
+        ("session_without_price", POST, "session_exactly_with_a_price"),
+        ("session_needs_both_prices", MESSAGE_PRICE, "session_exactly_with_a_price"),
+    ],
+)
+def test_a_faulty_answer_is_named_by_its_check(fault: str, request_: tuple[str, str, Any], check: str) -> None:
+    violations = exchange(fault, request_)
+    assert check in {violation.check for violation in violations}, violations
+    assert all(violation.message for violation in violations)
+
+
+@pytest.mark.parametrize("variant", [None, "extra_fields", "optional_fields_left_out", "charset", "gateway_401"])
+@pytest.mark.parametrize("request_", [GET, POST, MESSAGE_PRICE, ("POST", "/billing", {"successUrl": 1})])
+def test_a_correct_answer_has_no_violation(variant: str | None, request_: tuple[str, str, Any]) -> None:
+    assert exchange(None, request_, variant) == []
+
+
+def test_the_reference_contract_gives_401_no_body() -> None:
+    """The 401 body is the mock's promise: a gateway's own 401 body breaks nothing."""
+    body = b'{"message":"Unauthorized"}'
+    headers = [("content-type", "application/json")]
+    assert judge("GET", "/account/organization", {}, None, 401, headers, body) == []
+    found = judge("POST", "/billing", {}, URLS, 400, headers, body)
+    assert [violation.check for violation in found] == ["response_schema_conformance", "error_body_documented"]
+
+
+def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
+    assert judge("GET", "/elsewhere", {}, None, 500, [], b"", verdict=Verdict()) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "answer", "problem"),
+    [
+        (URLS, {"sessionId": "cs_1", "url": "https://pay"}, "no sessionId or url without a price"),
+        ({**URLS, "budgetPriceId": "p"}, {}, "sessionId and url, since budgetPriceId was given"),
+        ({**URLS, "budgetPriceId": "p"}, {"sessionId": "", "url": "https://pay"}, "sessionId and url"),
+        (URLS, {"stripeCustomerId": "cus_1"}, None),
+        ({**URLS, "messagePriceId": "p"}, {"sessionId": "cs_1", "url": "https://pay"}, None),
+    ],
+)
+def test_the_session_rule(body: dict[str, Any], answer: dict[str, Any], problem: str | None) -> None:
+    found = session_problem(body, answer)
+    assert found == problem if problem is None else found is not None and found.startswith(problem)
