@@ -20,8 +20,9 @@ from .fixtures import load_prices, load_tenants
 from .generate import generate_tenants
 from .ids import new_tracking_id
 from .pipeline import middlewares
+from .proxy import Upstream, load_judge, open_recording
 from .scenarios import Scenarios
-from .services import Services
+from .services import Recording, Services
 from .settings import Settings
 from .spec import load_spec, register_date_format
 from .state import request_state
@@ -67,11 +68,13 @@ def create_app(
     stripe: StripeClient | None = None,
     *,
     clock: Clock | None = None,
+    recording: Recording | None = None,
 ) -> MockServer:
     """Build the mock: Connexion serving ``openapi.yaml``, the store and the fake Stripe.
 
     Every API request travels the middleware list of :mod:`mock_server.pipeline`.
-    Pass ``store`` or ``stripe`` to replace the ones built from the fixtures.
+    Pass ``store`` or ``stripe`` to replace the ones built from the fixtures, ``recording``
+    the writer of ``--record DIR``.
     Raises :class:`~mock_server.settings.ConfigError` on a bad fixture.
     """
     settings = settings or Settings()
@@ -92,6 +95,8 @@ def create_app(
         stripe=stripe,
         scenarios=Scenarios(spec),
         organization_fields=spec.response_fields("accountGetOrganization"),
+        upstream=Upstream(settings, load_judge()) if settings.proxy else None,
+        recording=recording if recording is not None else open_recording(settings.record),
     )
 
     api = AsyncApp(

@@ -230,6 +230,7 @@ class MockServer:
                 "status": state.status,
                 "durationMs": round((time.perf_counter() - started) * 1000, 2),
                 "organizationId": state.organization_id,
+                "violations": state.violations,
             }
             self.services.store.state.log(entry)
             log_request(entry)

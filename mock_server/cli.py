@@ -24,10 +24,12 @@ def _parser() -> argparse.ArgumentParser:
         "A flag wins over its environment variable, which wins over the default.",
     )
     for setting in SETTINGS:
+        switch = {"nargs": "?", "const": "true"} if setting.default is False else {}
         parser.add_argument(
             setting.flag,
             dest=setting.name,
             metavar=setting.name.upper(),
+            **switch,  # type: ignore[arg-type]
             help=f"{setting.help} (default: {setting.shown_default}; env {setting.env})".replace("%", "%%"),
         )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -64,6 +66,14 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
         f"  Try: curl -H 'Authorization: Bearer sk_test_paid_org' {base}/account/organization",
         "  Ctrl-C stops the server.",
     ]
+    if settings.proxy:
+        strict = "; --proxy-strict: a violation is a 502" if settings.proxy_strict else ""
+        recorded = [f"  Recording 2xx answers in {settings.record}"] if settings.record else []
+        lines[5:9] = [
+            f"  Proxying to {settings.proxy}: GET /account/organization and POST /billing, with the caller's",
+            f"  credentials; answers judged against the contract (X-Contract-Violation{strict})",
+            *recorded,
+        ]
     if settings.host.strip("[]") in ("0.0.0.0", "::") and not settings.allowed_hosts:  # noqa: S104
         lines.insert(1, "  Served by IP address; for a host name, add it with --allowed-hosts NAME[,NAME...]")
     return "\n".join(lines)

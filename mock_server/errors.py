@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 __all__ = [
     "ApiError",
     "BodyTooLarge",
+    "ContractViolation",
     "CrossSiteRefused",
     "HostNotAllowed",
     "InternalError",
@@ -249,6 +250,13 @@ class ProviderError(ApiError):
     code = "provider_error"
     default_message = "The payment provider failed to process the request."
     fix = "Retry later; nothing was charged."
+
+
+class ContractViolation(ApiError):
+    status_code = 502
+    code = "contract_violation"
+    default_message = "The deployment's answer breaks the contract."
+    fix = "See the request in GET /__mock__/requests or on the dashboard; without --proxy-strict it passes through."
 
 
 def _from_http(exc: HTTPException, authorization: str | None) -> ApiError:

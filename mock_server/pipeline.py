@@ -17,6 +17,9 @@
 
 A request that names no operation falls through to the app Connexion wraps, whose
 router answers 404 or 405. No layer here uses a non-public Connexion name.
+
+With ``--proxy URL`` the list ends after routing with :class:`~mock_server.proxy.Proxy`:
+the operation is forwarded to the deployment, and its answer judged, in place of 4-8.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Security
 from .endpoint import Endpoint, Scenario, request_origin
+from .proxy import Proxy
 from .services import Services
 from .validation import RequestValidation, ResponseValidation
 
@@ -114,10 +118,11 @@ async def _send_document(services: Services, scope: Scope, send: Send, *, as_jso
 
 def middlewares(services: Services) -> list[Any]:
     """The ordered middleware list for ``AsyncApp(middlewares=...)``."""
+    common = [ExceptionMiddleware, functools.partial(SwaggerUI, services=services), Routing]
+    if services.upstream is not None:
+        return [*common, functools.partial(Proxy, services=services)]
     return [
-        ExceptionMiddleware,
-        functools.partial(SwaggerUI, services=services),
-        Routing,
+        *common,
         functools.partial(Security, store=services.store),
         RequestValidation,
         ResponseValidation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .scenarios import Scenarios
 from .settings import Settings
@@ -13,7 +13,18 @@ from .store import OrganizationStore
 from .stores import REQUEST_LOG_SIZE
 from .stripe_stub import StripeClient
 
-__all__ = ["Services", "REQUEST_LOG_SIZE"]
+if TYPE_CHECKING:
+    from .proxy import Upstream
+
+__all__ = ["Recording", "Services", "REQUEST_LOG_SIZE"]
+
+
+class Recording(Protocol):
+    """``--record DIR``: what the proxy tells of each 2xx answer (mock_server.recording writes the files)."""
+
+    def observe(
+        self, credential: tuple[str, str | tuple[str, str]], operation: str, request_body: Any, status: int, body: Any
+    ) -> None: ...
 
 
 @dataclasses.dataclass
@@ -25,6 +36,10 @@ class Services:
     scenarios: Scenarios
     organization_fields: tuple[str, ...]
     started: float = dataclasses.field(default_factory=time.monotonic)
+    upstream: Upstream | None = None
+    """``--proxy``: the deployment the API's operations are forwarded to (mock_server.proxy)."""
+    recording: Recording | None = None
+    """``--record DIR``: where the proxy's 2xx answers are written as fixtures."""
 
     @property
     def request_log(self) -> list[dict[str, Any]]:

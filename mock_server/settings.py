@@ -133,6 +133,28 @@ def _state(name: str, raw: str) -> str:
     return raw
 
 
+def _switch(name: str, raw: str) -> bool:
+    """``--flag`` alone, or a value: true/false, 1/0, yes/no, on/off."""
+    value = raw.strip().lower()
+    if value not in _SWITCH:
+        raise ConfigError(f"{name} must be true or false (or 1/0, yes/no, on/off), got {raw[:40]!r}")
+    return _SWITCH[value]
+
+
+_SWITCH = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def _seconds(name: str, raw: str) -> int:
+    seconds: int = _whole_number(3600)(name, raw)
+    if seconds < 1:
+        raise ConfigError(f"{name} must be from 1 to 3600 seconds, got {seconds}")
+    return seconds
+
+
+def _optional_path(name: str, raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
 def _workers(name: str, raw: str) -> int:
     workers: int = _whole_number()(name, raw)
     if not 1 <= workers <= 64:
@@ -215,7 +237,29 @@ class Settings:
         metadata=_row(_workers, "processes serving the one port; more than 1 needs a shared --state (sqlite or redis)"),
     )
 
+    proxy: str | None = field(
+        default=None,
+        metadata=_row(
+            _base_url,
+            "forward the API's operations to the deployment at this URL and judge its answers (docs/proxy.md)",
+            shown="none",
+        ),
+    )
+    proxy_strict: bool = field(
+        default=False, metadata=_row(_switch, "with --proxy: an answer that breaks the contract becomes 502")
+    )
+    proxy_timeout: int = field(
+        default=10, metadata=_row(_seconds, "with --proxy: seconds to connect to the deployment, and for its answer")
+    )
+    record: Path | None = field(
+        default=None,
+        metadata=_row(_optional_path, "with --proxy: write the answers seen as fixtures in this folder", shown="none"),
+    )
+
     def __post_init__(self) -> None:
+        for name, value in (("--proxy-strict", self.proxy_strict), ("--record", self.record)):
+            if value and self.proxy is None:
+                raise ConfigError(f"{name} needs --proxy URL (MOCK_SERVER_PROXY): it acts on a deployment's answers")
         if self.workers > 1 and self.state == "memory":
             raise ConfigError(
                 f"--workers {self.workers} (MOCK_SERVER_WORKERS) needs a shared --state, sqlite:///PATH or "

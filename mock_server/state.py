@@ -28,6 +28,8 @@ class RequestState:
     """The status the answer started with (500 until one is sent)."""
     body: Any = None
     """The request body, parsed and validated (None: the operation takes none)."""
+    violations: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    """``--proxy``: the contract checks the deployment's answer broke, as ``{"check", "message"}``."""
 
 
 def attach(scope: Scope, state: RequestState) -> RequestState:

@@ -78,8 +78,35 @@ def test_every_setting_has_a_flag_an_environment_variable_a_default_and_help(
     for setting in SETTINGS:
         assert setting.help, setting.name
         assert setting.env == "MOCK_SERVER_" + setting.name.upper()
-        assert f"{setting.flag} {setting.name.upper()} {setting.help}" in shown
+        value = f"[{setting.name.upper()}]" if setting.default is False else setting.name.upper()  # a switch
+        assert f"{setting.flag} {value} {setting.help}" in shown
         assert f"(default: {setting.shown_default}; env {setting.env})" in shown
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "strict"),
+    [([], {}, False), (["--proxy-strict"], {}, True), ([], {"MOCK_SERVER_PROXY_STRICT": "1"}, True)],
+)
+def test_a_switch_is_given_alone_or_by_its_variable(argv: list[str], environ: dict[str, str], strict: bool) -> None:
+    settings = parse_args(["--proxy", "https://staging.example.com", *argv], environ=environ)
+    assert settings.proxy_strict is strict
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--proxy", "staging.example.com"], "--proxy must be an absolute http(s) URL"),
+        (["--proxy", "http://a.test", "--proxy-timeout", "0"], "--proxy-timeout must be from 1 to 3600"),
+        (["--proxy", "http://a.test", "--proxy-strict", "maybe"], "--proxy-strict must be true or false"),
+        (["--proxy-strict"], "--proxy-strict needs --proxy URL"),
+    ],
+)
+def test_a_bad_proxy_setting_is_refused_by_name(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(argv, environ={})
+    assert named in capsys.readouterr().err
 
 
 def test_max_body_bytes_is_a_setting_like_the_others() -> None:

@@ -1,0 +1,250 @@
+"""``mock-server --proxy``: the project's faulty deployment on a real socket, behind the mock."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.testclient import TestClient
+
+from mock_server import ConfigError, Settings, create_app
+from tests.faulty_app import create_faulty_app
+from tests.servers import read_banner, run_mock
+
+pytestmark = pytest.mark.socket
+
+ALPHA = {"Authorization": "Bearer sk_live_alpha"}
+ALPHA_BASIC = {"Authorization": "Basic " + base64.b64encode(b"cli_alpha:pw_alpha").decode()}
+URLS = {"successUrl": "https://app.alpha.test/done", "cancelUrl": "https://app.alpha.test/back"}
+MOCK = "http://127.0.0.1:8080"
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, until the block ends: its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets NODELAY
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    config = uvicorn.Config(app, loop="asyncio", log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(sockets=[sock]),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        loop.close()
+
+
+@contextmanager
+def proxy_to(upstream: str, **settings: Any) -> Iterator[TestClient]:
+    app = create_app(Settings(proxy=upstream, **settings))
+    with TestClient(app, base_url=MOCK, raise_server_exceptions=False) as client:
+        yield client
+
+
+@contextmanager
+def proxied(fault: str | None = None, variant: str | None = None, **settings: Any) -> Iterator[TestClient]:
+    """The mock proxying to the faulty deployment with ``fault``."""
+    with serving(create_faulty_app(fault, variant=variant)) as upstream, proxy_to(upstream, **settings) as client:
+        yield client
+
+
+def last_entry(client: TestClient) -> dict[str, Any]:
+    """The newest entry of the request log but the log's own."""
+    entries: list[dict[str, Any]] = client.get("/__mock__/requests").json()["requests"]
+    return next(entry for entry in entries if not entry["path"].startswith("/__mock__"))
+
+
+@pytest.mark.parametrize("variant", [None, "extra_fields", "charset", "optional_fields_left_out"])
+def test_a_correct_deployment_passes_through_unjudged(variant: str | None) -> None:
+    with proxied(variant=variant) as client:
+        got = client.get("/account/organization", headers=ALPHA)
+        posted = client.post("/billing", headers=ALPHA, json={**URLS, "messagePriceId": "plan_msgs_10k"})
+        refused = client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
+        entry = last_entry(client)
+    assert got.status_code == 200 and got.json()["organizationId"] == "acct_alpha", "the deployment's own data"
+    assert posted.json()["url"].startswith("https://pay.alpha.test/")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "bad_key", "its own error codes"
+    for answer in (got, posted, refused):
+        assert "x-contract-violation" not in answer.headers
+        assert answer.headers["x-tracking-id"]
+    assert entry["violations"] == [] and entry["status"] == 401
+
+
+@pytest.mark.parametrize(
+    ("fault", "method", "path", "body", "check"),
+    [
+        ("missing_field", "GET", "/account/organization", None, "response_schema_conformance"),
+        ("malformed_date", "GET", "/account/organization", None, "anniversary_date_is_a_date"),
+        ("wrong_content_type", "GET", "/account/organization", None, "content_type_conformance"),
+        ("undocumented_status", "POST", "/billing", URLS, "status_code_conformance"),
+        ("error_without_tracking", "POST", "/billing", {"successUrl": 1}, "error_body_documented"),
+        ("session_without_price", "POST", "/billing", URLS, "session_exactly_with_a_price"),
+    ],
+)
+def test_each_fault_is_named_in_the_header_and_the_log(
+    fault: str, method: str, path: str, body: Any, check: str
+) -> None:
+    with proxied(fault) as client:
+        answer = client.request(method, path, headers=ALPHA, json=body)
+        entry = last_entry(client)
+    assert answer.status_code < 500, "the deployment's answer comes back as it was"
+    assert check in answer.headers["x-contract-violation"].split(", ")
+    assert check in [violation["check"] for violation in entry["violations"]]
+    assert all(violation["message"] for violation in entry["violations"])
+
+
+def test_the_answer_comes_back_unchanged() -> None:
+    with serving(create_faulty_app("wrong_type")) as upstream:
+        direct = httpx.get(upstream + "/account/organization", headers=ALPHA)
+        with proxy_to(upstream) as client:
+            answer = client.get("/account/organization", headers=ALPHA)
+    assert (answer.status_code, answer.content) == (direct.status_code, direct.content)
+    assert answer.headers["content-type"] == direct.headers["content-type"]
+    assert answer.headers["x-contract-violation"] == "response_schema_conformance"
+
+
+def test_strict_mode_turns_a_violation_into_502_naming_the_check() -> None:
+    with proxied("unknown_enum", proxy_strict=True) as client:
+        answer = client.get("/account/organization", headers=ALPHA)
+        fine = client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
+        entry = last_entry(client)
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["code"] == "contract_violation" and "response_schema_conformance" in error["message"]
+    assert answer.json()["trackingId"] == answer.headers["x-tracking-id"]
+    assert fine.status_code == 401, "an answer that keeps the contract passes in strict mode too"
+    assert entry["violations"] == []
+
+
+def test_credentials_reach_the_deployment_and_never_the_log() -> None:
+    seen: list[str] = []
+    faulty = create_faulty_app()
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend(value.decode() for name, value in scope.get("headers", []) if name == b"authorization")
+        await faulty(scope, receive, send)
+
+    with serving(spy) as upstream, proxy_to(upstream) as client:
+        by_key = client.get("/account/organization", headers=ALPHA)
+        by_pair = client.post("/billing", headers=ALPHA_BASIC, json=URLS)
+        log = client.get("/__mock__/requests").text
+        dashboard = client.get("/__mock__/").text
+    assert (by_key.status_code, by_pair.status_code) == (200, 200), "the deployment knows both"
+    assert seen == [ALPHA["Authorization"], ALPHA_BASIC["Authorization"]]
+    for secret in ("sk_live_alpha", "pw_alpha", ALPHA_BASIC["Authorization"].split()[1]):
+        assert secret not in log and secret not in dashboard
+
+
+def test_an_unreachable_deployment_is_a_502_naming_it() -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with proxy_to(f"http://127.0.0.1:{port}") as client:
+        answer = client.get("/account/organization", headers=ALPHA)
+        entry = last_entry(client)
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert (error["provider"], error["providerCode"]) == ("127.0.0.1", "connection_error")
+    assert entry["status"] == 502
+
+
+def test_a_deployment_that_does_not_answer_in_time_is_a_502() -> None:
+    async def asleep(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(30)
+
+    with serving(asleep) as upstream, proxy_to(upstream, proxy_timeout=1) as client:
+        started = time.monotonic()
+        answer = client.get("/account/organization", headers=ALPHA)
+        waited = time.monotonic() - started
+    assert answer.status_code == 502 and answer.json()["error"]["providerCode"] == "timeout"
+    assert "--proxy-timeout" in answer.json()["error"]["message"]
+    assert waited < 5
+
+
+def test_the_mock_keeps_its_own_routes_in_proxy_mode() -> None:
+    with proxied() as client:
+        assert client.get("/__mock__/health").status_code == 200
+        assert client.get("/ui/").status_code == 200
+        assert client.get("/openapi.json").json()["paths"]
+        unknown = client.get("/elsewhere", headers=ALPHA)
+        wrong = client.delete("/billing", headers=ALPHA)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert wrong.status_code == 405
+
+
+class FakeRecording:
+    def __init__(self) -> None:
+        self.seen: list[tuple[Any, ...]] = []
+
+    def observe(self, credential: Any, operation: str, request_body: Any, status: int, body: Any) -> None:
+        self.seen.append((credential, operation, request_body, status, body))
+
+
+def test_2xx_answers_are_given_to_the_recording() -> None:
+    recording = FakeRecording()
+    with serving(create_faulty_app()) as upstream:
+        app = create_app(Settings(proxy=upstream), recording=recording)
+        with TestClient(app, base_url=MOCK) as client:
+            client.get("/account/organization", headers=ALPHA)
+            client.post("/billing", headers=ALPHA_BASIC, json=URLS)
+            client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
+    assert [(credential, operation, status) for credential, operation, _, status, _ in recording.seen] == [
+        (("bearer", "sk_live_alpha"), "GET /account/organization", 200),
+        (("basic", ("cli_alpha", "pw_alpha")), "POST /billing", 200),
+    ]
+    assert recording.seen[1][2] == URLS and recording.seen[1][4]["organizationId"] == "acct_alpha"
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"proxy_strict": True}, "--proxy-strict"),
+        ({"record": Path("recorded")}, "--record"),
+    ],
+)
+def test_proxy_settings_need_a_proxy(settings: dict[str, Any], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Settings(**settings)
+
+
+def test_the_cli_proxies_on_a_real_socket() -> None:
+    with serving(create_faulty_app("null_field")) as upstream:
+        process = run_mock("--port", "0", "--proxy", upstream, "--proxy-timeout", "5")
+        try:
+            banner, base = read_banner(process)
+            answer = httpx.get(base + "/account/organization", headers=ALPHA, timeout=10)
+            log = httpx.get(base + "/__mock__/requests", timeout=10).json()["requests"]
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
+    assert f"Proxying to {upstream}" in banner
+    assert answer.status_code == 200 and answer.headers["x-contract-violation"] == "response_schema_conformance"
+    assert json.dumps(log).count("response_schema_conformance") == 1
+
+
+def test_proxy_without_the_contract_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "contract_tests.verdict", raising=False)
+    monkeypatch.setitem(sys.modules, "schemathesis", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"schemathesis is missing\): pip install 'org-billing-mock\[contract\]'"):
+        create_app(Settings(proxy="https://staging.example.com"))
