@@ -20,7 +20,6 @@ from .fixtures import load_prices, load_tenants
 from .generate import generate_tenants
 from .ids import new_tracking_id
 from .pipeline import middlewares
-from .proxy import Upstream, load_judge, open_recording
 from .scenarios import Scenarios
 from .services import Recording, Services
 from .settings import Settings
@@ -29,6 +28,7 @@ from .state import request_state
 from .store import OrganizationStore
 from .stores import open_state
 from .stripe_stub import FakeStripe, StripeClient
+from .upstream import Upstream, load_judge, open_recording
 
 __all__ = ["create_app", "LOCAL_ORIGINS"]
 
@@ -118,7 +118,7 @@ def create_app(
         allow_origin_regex=None if everyone else LOCAL_ORIGINS,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Prefer", "X-Admin-Token"],
-        expose_headers=["X-Tracking-Id"],
+        expose_headers=["X-Tracking-Id", "X-Contract-Violation"],
         allow_credentials=not everyone,
         max_age=600,
     )

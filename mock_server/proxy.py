@@ -14,15 +14,8 @@ gives a 502 naming it as the ``provider``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import importlib
 import logging
-import ssl
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -30,105 +23,24 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import credentials
-from .errors import ContractViolation, MalformedCredentials, ProviderError
-from .services import Recording, Services
-from .settings import ConfigError, Settings
+from .errors import ContractViolation
+from .services import Services
 from .state import request_state
+from .upstream import Upstream, credential
 
-__all__ = ["Judge", "Proxy", "Upstream", "load_judge", "open_recording"]
+__all__ = ["Proxy"]
 
-Judge = Callable[..., list[Any]]
-"""``contract_tests.verdict.judge``: (method, path, request headers, request body, status, headers, body)."""
 FORWARDED = frozenset({b"authorization", b"content-type", b"accept", b"accept-language", b"user-agent", b"prefer"})
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
 _NOT_RETURNED = HOP_BY_HOP | {b"content-length", b"content-encoding", b"proxy-authenticate"}
 logger = logging.getLogger("mock_server")
-_INSTALL = "pip install 'org-billing-mock[contract]'"
 
 
-def load_judge() -> Judge:
-    """The contract suite's verdict, prepared now; :class:`ConfigError` when the contract extra is missing."""
-    from contract_tests import EXTRA_MODULES
-
-    try:
-        from contract_tests.verdict import judge, shipped
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        if missing not in EXTRA_MODULES:
-            raise
-        raise ConfigError(
-            f"--proxy judges answers with the contract suite's checks ({missing} is missing): {_INSTALL}"
-        ) from None
-    shipped()
-    return judge
-
-
-def open_recording(folder: Path | None) -> Recording | None:
-    """``--record DIR``: the writer of mock_server.recording, the one place it plugs in."""
-    if folder is None:
-        return None
-    try:
-        module = importlib.import_module("mock_server.recording")
-    except ModuleNotFoundError as exc:
-        if exc.name != "mock_server.recording":
-            raise
-        raise ConfigError("--record needs mock_server.recording, which this build does not have") from None
-    recording: Recording = module.Recording(folder)
-    return recording
-
-
-class Upstream:
-    """The deployment: its base URL, one pooled client (made on first use, in the serving loop), the verdict."""
-
-    def __init__(self, settings: Settings, judge: Judge) -> None:
-        assert settings.proxy is not None
-        self.base = settings.proxy
-        self.host = urlsplit(self.base).hostname or self.base
-        self.timeout = settings.proxy_timeout
-        self.strict = settings.proxy_strict
-        self.judge = judge
-        self._client: httpx.AsyncClient | None = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits, follow_redirects=False)
-        return self._client
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    def failed(self, exc: httpx.HTTPError) -> ProviderError:
-        """The 502 that says what went wrong with the deployment (never its URL's secrets)."""
-        if isinstance(exc, httpx.TimeoutException):
-            why, code = f"did not answer within {self.timeout} s (--proxy-timeout)", "timeout"
-        elif isinstance(exc, httpx.ConnectError) and _is_tls(exc):
-            why, code = f"failed the TLS handshake: {str(exc)[:200]}", "tls_error"
-        elif isinstance(exc, httpx.ConnectError):
-            why, code = f"could not be reached: {str(exc)[:200] or type(exc).__name__}", "connection_error"
-        else:
-            why, code = f"broke off the exchange: {type(exc).__name__}", "protocol_error"
-        return ProviderError(
-            f"The deployment at {self.host} {why}.",
-            fix="Check that --proxy names a deployment that is up and reachable from here, then retry.",
-            provider=self.host,
-            provider_code=code,
-        )
-
-
-def _is_tls(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) or "SSL" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+def _returned(name: bytes) -> bool:
+    """A header of the deployment's answer the caller gets: not hop-by-hop, not CORS (the mock answers CORS)."""
+    return name not in _NOT_RETURNED and not name.startswith(b"access-control-")
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -167,7 +79,7 @@ class _Forward:
         except httpx.HTTPError as exc:
             raise upstream.failed(exc) from None
         content = answer.content
-        headers = [(name, value) for name, value in answer.headers.raw if name.lower() not in _NOT_RETURNED]
+        headers = [(name.lower(), value) for name, value in answer.headers.raw if _returned(name.lower())]
         request_body = _parsed(body)
         texts = {name.decode("latin-1"): value.decode("latin-1") for name, value in sent}
         returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
@@ -188,32 +100,14 @@ class _Forward:
 
     def _record(self, authorization: str | None, request_body: Any, status: int, content: bytes) -> None:
         """The answer into ``--record DIR``; a recording that fails is logged, the caller still gets the answer."""
-        credential = _credential(authorization)
+        given = credential(authorization)
         recording = self.services.recording
-        if credential is None or recording is None:
+        if given is None or recording is None:
             return
         try:
-            recording.observe(credential, f"{self.method} {self.path}", request_body, status, _parsed(content))
+            recording.observe(given, f"{self.method} {self.path}", request_body, status, _parsed(content))
         except Exception:
             logger.exception("could not record the answer to %s %s", self.method, self.path)
-
-
-def _credential(authorization: str | None) -> tuple[str, str | tuple[str, str]] | None:
-    """``("bearer", key)`` or ``("basic", (client_id, secret))`` from an Authorization header, or None."""
-    try:
-        found = credentials(authorization)
-    except MalformedCredentials:
-        return None
-    if found is None:
-        return None
-    scheme, value = found
-    if scheme == "bearer":
-        return scheme, value
-    try:
-        client_id, _, secret = base64.b64decode(value, validate=True).decode("latin-1").partition(":")
-    except (binascii.Error, ValueError):
-        return None
-    return (scheme, (client_id, secret)) if scheme == "basic" else None
 
 
 class _API(RoutedAPI[Any]):

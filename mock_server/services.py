@@ -14,7 +14,7 @@ from .stores import REQUEST_LOG_SIZE
 from .stripe_stub import StripeClient
 
 if TYPE_CHECKING:
-    from .proxy import Upstream
+    from .upstream import Upstream
 
 __all__ = ["Recording", "Services", "REQUEST_LOG_SIZE"]
 
@@ -37,7 +37,7 @@ class Services:
     organization_fields: tuple[str, ...]
     started: float = dataclasses.field(default_factory=time.monotonic)
     upstream: Upstream | None = None
-    """``--proxy``: the deployment the API's operations are forwarded to (mock_server.proxy)."""
+    """``--proxy``: the deployment the API's operations are forwarded to (mock_server.upstream)."""
     recording: Recording | None = None
     """``--record DIR``: where the proxy's 2xx answers are written as fixtures."""
 

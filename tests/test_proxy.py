@@ -169,6 +169,31 @@ def test_an_unreachable_deployment_is_a_502_naming_it() -> None:
     assert entry["status"] == 502
 
 
+def test_a_tls_failure_is_a_502_naming_the_deployment() -> None:
+    with serving(create_faulty_app()) as upstream, proxy_to(upstream.replace("http://", "https://")) as client:
+        answer = client.get("/account/organization", headers=ALPHA)
+    assert answer.status_code == 502
+    assert (answer.json()["error"]["provider"], answer.json()["error"]["providerCode"]) == ("127.0.0.1", "tls_error")
+
+
+def test_a_frontend_gets_the_mocks_cors_and_can_read_the_verdict() -> None:
+    faulty = create_faulty_app("wrong_type")
+
+    async def with_own_cors(scope: Any, receive: Any, send: Any) -> None:
+        async def send_cors(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"access-control-allow-origin", b"https://staging.test")]
+            await send(message)
+
+        await faulty(scope, receive, send_cors)
+
+    with serving(with_own_cors) as upstream, proxy_to(upstream) as client:
+        answer = client.get("/account/organization", headers={**ALPHA, "Origin": "http://localhost:3000"})
+    assert answer.headers.get_list("access-control-allow-origin") == ["http://localhost:3000"]
+    assert "X-Contract-Violation" in answer.headers["access-control-expose-headers"]
+    assert answer.headers["x-contract-violation"] == "response_schema_conformance"
+
+
 def test_a_deployment_that_does_not_answer_in_time_is_a_502() -> None:
     async def asleep(scope: Any, receive: Any, send: Any) -> None:
         await asyncio.sleep(30)

@@ -1,0 +1,132 @@
+"""The deployment behind ``mock-server --proxy URL``, and what the proxy needs besides it.
+
+:class:`Upstream` holds the deployment's address, one pooled ``httpx.AsyncClient``
+(made on first use, in the loop that serves) and the verdict; :meth:`Upstream.failed`
+turns a failed exchange (unreachable, TLS, timeout) into the 502 naming it as the
+``provider``. :func:`load_judge` prepares the contract suite's verdict, or says which
+extra to install; :func:`open_recording` opens ``--record DIR``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .auth import credentials
+from .errors import MalformedCredentials, ProviderError
+from .services import Recording
+from .settings import ConfigError, Settings
+
+__all__ = ["Judge", "Upstream", "credential", "load_judge", "open_recording"]
+
+Judge = Callable[..., list[Any]]
+"""``contract_tests.verdict.judge``: (method, path, request headers, request body, status, headers, body)."""
+_INSTALL = "pip install 'org-billing-mock[contract]'"
+
+
+def load_judge() -> Judge:
+    """The contract suite's verdict, prepared now; :class:`ConfigError` when the contract extra is missing."""
+    from contract_tests import EXTRA_MODULES
+
+    try:
+        from contract_tests.verdict import judge, shipped
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in EXTRA_MODULES:
+            raise
+        raise ConfigError(
+            f"--proxy judges answers with the contract suite's checks ({missing} is missing): {_INSTALL}"
+        ) from None
+    shipped()
+    return judge
+
+
+def open_recording(folder: Path | None) -> Recording | None:
+    """``--record DIR``: the writer of mock_server.recording, the one place it plugs in."""
+    if folder is None:
+        return None
+    try:
+        module = importlib.import_module("mock_server.recording")
+    except ModuleNotFoundError as exc:
+        if exc.name != "mock_server.recording":
+            raise
+        raise ConfigError("--record needs mock_server.recording, which this build does not have") from None
+    recording: Recording = module.Recording(folder)
+    return recording
+
+
+class Upstream:
+    """The deployment: its base URL, one pooled client (made on first use, in the serving loop), the verdict."""
+
+    def __init__(self, settings: Settings, judge: Judge) -> None:
+        assert settings.proxy is not None
+        self.base = settings.proxy
+        self.host = urlsplit(self.base).hostname or self.base
+        self.timeout = settings.proxy_timeout
+        self.strict = settings.proxy_strict
+        self.judge = judge
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits, follow_redirects=False)
+        return self._client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def failed(self, exc: httpx.HTTPError) -> ProviderError:
+        """The 502 that says what went wrong with the deployment (never its URL's secrets)."""
+        if isinstance(exc, httpx.TimeoutException):
+            why, code = f"did not answer within {self.timeout} s (--proxy-timeout)", "timeout"
+        elif isinstance(exc, httpx.ConnectError) and _is_tls(exc):
+            why, code = f"failed the TLS handshake: {str(exc)[:200]}", "tls_error"
+        elif isinstance(exc, httpx.ConnectError):
+            why, code = f"could not be reached: {str(exc)[:200] or type(exc).__name__}", "connection_error"
+        else:
+            why, code = f"broke off the exchange: {type(exc).__name__}", "protocol_error"
+        return ProviderError(
+            f"The deployment at {self.host} {why}.",
+            fix="Check that --proxy names a deployment that is up and reachable from here, then retry.",
+            provider=self.host,
+            provider_code=code,
+        )
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "SSL" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def credential(authorization: str | None) -> tuple[str, str | tuple[str, str]] | None:
+    """``("bearer", key)`` or ``("basic", (client_id, secret))`` from an Authorization header, or None."""
+    try:
+        found = credentials(authorization)
+    except MalformedCredentials:
+        return None
+    if found is None:
+        return None
+    scheme, value = found
+    if scheme == "bearer":
+        return scheme, value
+    try:
+        client_id, _, secret = base64.b64decode(value, validate=True).decode("latin-1").partition(":")
+    except (binascii.Error, ValueError):
+        return None
+    return (scheme, (client_id, secret)) if scheme == "basic" else None
