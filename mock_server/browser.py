@@ -152,6 +152,8 @@ async def dashboard(request: Request, services: Services) -> Response:
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
         sessions=[checkout.as_of_now(store, session) for session in store.state.recent_sessions(SHOWN_SESSIONS)],
         requests=entries[:SHOWN_REQUESTS],
+        proxy=services.settings.proxy,
+        proxy_strict=services.settings.proxy_strict,
         sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
     )
 

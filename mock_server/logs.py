@@ -150,8 +150,11 @@ def log_request(entry: dict[str, Any]) -> None:
         entry["trackingId"],
         entry.get("organizationId") or "-",
     )
+    message = _REQUEST % arguments
+    if entry.get("violations"):  # --proxy: the contract checks the deployment's answer broke
+        message += " violations=" + ",".join(dict.fromkeys(found["check"] for found in entry["violations"]))
     if handler is None:
-        access.info(_REQUEST, *arguments, extra={"fields": entry})
+        access.info(message, extra={"fields": entry})
         return
-    line = handler.request_formatter.request_line(time.time(), _REQUEST % arguments, entry)
+    line = handler.request_formatter.request_line(time.time(), message, entry)
     handler.write(line)

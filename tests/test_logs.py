@@ -49,6 +49,19 @@ def test_text_request_line(stream: io.StringIO) -> None:
     assert TEXT_LINE.fullmatch(stream.getvalue().rstrip("\n")), stream.getvalue()
 
 
+def test_the_text_line_names_the_checks_a_proxied_answer_broke(stream: io.StringIO) -> None:
+    configure(stream, "text")
+    broken = [
+        {"check": "response_schema_conformance", "message": "x"},
+        {"check": "content_type_conformance", "message": "y"},
+    ]
+    logs.log_request({**ENTRY, "violations": broken})
+    logs.log_request({**ENTRY, "violations": []})
+    first, second = stream.getvalue().splitlines()
+    assert first.endswith("org=org_paid_demo violations=response_schema_conformance,content_type_conformance")
+    assert TEXT_LINE.fullmatch(second), second
+
+
 def test_json_request_line_carries_the_fields(stream: io.StringIO) -> None:
     configure(stream, "json")
     logs.log_request(ENTRY)

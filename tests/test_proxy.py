@@ -273,3 +273,16 @@ def test_proxy_without_the_contract_extra_says_what_to_install(monkeypatch: pyte
     monkeypatch.setitem(sys.modules, "schemathesis", None)  # as if not installed
     with pytest.raises(ConfigError, match=r"schemathesis is missing\): pip install 'org-billing-mock\[contract\]'"):
         create_app(Settings(proxy="https://staging.example.com"))
+
+
+def test_the_dashboard_shows_a_violation_beside_its_request() -> None:
+    with proxied("malformed_date") as client:
+        broken = client.get("/account/organization", headers=ALPHA)
+        kept = client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
+        page = client.get("/__mock__/").text
+    rows = {row.split("</tr>")[0] for row in page.split("<tr>")}
+    broken_row = next(row for row in rows if broken.headers["x-tracking-id"] in row)
+    kept_row = next(row for row in rows if kept.headers["x-tracking-id"] in row)
+    assert "anniversary_date_is_a_date" in broken_row and "2027-02-30" in broken_row
+    assert "anniversary_date_is_a_date" not in kept_row and "kept" in kept_row
+    assert "Proxying the API to" in page
