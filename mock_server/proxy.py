@@ -92,20 +92,23 @@ class _Forward:
             raise ContractViolation(f"The deployment's {answer.status_code} answer breaks the contract: {said}"[:1000])
         if violations:
             headers.append((b"x-contract-violation", names.encode()))
-        if self.services.recording is not None and 200 <= answer.status_code < 300:
-            self._record(texts.get("authorization"), request_body, answer.status_code, content)
+        if 200 <= answer.status_code < 300:
+            data = _parsed(content)
+            organization_id = data.get("organizationId") if isinstance(data, dict) else None
+            state.organization_id = organization_id if isinstance(organization_id, str) else None
+            self._record(texts.get("authorization"), request_body, answer.status_code, data)
         headers.append((b"content-length", str(len(content)).encode()))
         await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    def _record(self, authorization: str | None, request_body: Any, status: int, content: bytes) -> None:
+    def _record(self, authorization: str | None, request_body: Any, status: int, data: Any) -> None:
         """The answer into ``--record DIR``; a recording that fails is logged, the caller still gets the answer."""
-        given = credential(authorization)
         recording = self.services.recording
+        given = credential(authorization) if recording is not None else None
         if given is None or recording is None:
             return
         try:
-            recording.observe(given, f"{self.method} {self.path}", request_body, status, _parsed(content))
+            recording.observe(given, f"{self.method} {self.path}", request_body, status, data)
         except Exception:
             logger.exception("could not record the answer to %s %s", self.method, self.path)
 

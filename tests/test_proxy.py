@@ -81,6 +81,7 @@ def test_a_correct_deployment_passes_through_unjudged(variant: str | None) -> No
         posted = client.post("/billing", headers=ALPHA, json={**URLS, "messagePriceId": "plan_msgs_10k"})
         refused = client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
         entry = last_entry(client)
+        client_log = client.get("/__mock__/requests").json()["requests"][::-1]
     assert got.status_code == 200 and got.json()["organizationId"] == "acct_alpha", "the deployment's own data"
     assert posted.json()["url"].startswith("https://pay.alpha.test/")
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "bad_key", "its own error codes"
@@ -88,6 +89,8 @@ def test_a_correct_deployment_passes_through_unjudged(variant: str | None) -> No
         assert "x-contract-violation" not in answer.headers
         assert answer.headers["x-tracking-id"]
     assert entry["violations"] == [] and entry["status"] == 401
+    api = [entry["organizationId"] for entry in client_log if not entry["path"].startswith("/__mock__")]
+    assert api == ["acct_alpha", "acct_alpha", None], "the organization the deployment answered for"
 
 
 @pytest.mark.parametrize(
