@@ -1,7 +1,10 @@
 """``make bench``: the mock beside Stoplight Prism and a bare Starlette ceiling, under wrk.
 
 The mock also runs on Redis, in one process and in two workers, on a redis-server
-the bench starts on a free port (``--state redis://``; docs/state.md).
+the bench starts on a free port (``--state redis://``; docs/state.md). "mock --proxy"
+is the mock proxying to a second mock on memory (docs/proxy.md): it and the mock are
+also driven with one connection, and the latency the proxy adds is its median (p50)
+minus the mock's at one connection, where queueing does not inflate it.
 
 Each server is started on a free loopback port and timed from process start to its
 first 200; each must answer both operations with 200 for the demo key before any load.
@@ -48,6 +51,7 @@ MOCK = "mock"
 MOCK_REDIS = "mock --state redis"
 MOCK_REDIS_2W = "mock --state redis --workers 2"
 MOCK_100K = "mock --generate 100000"
+MOCK_PROXY = "mock --proxy (to a mock on memory)"
 PRISM_NAME = "prism (static, -v silent)"
 CEILING = "starlette ceiling"
 
@@ -56,6 +60,8 @@ TARGET_RATIO = 2.0
 TARGET_STARTUP_S = {MOCK: 1.0, MOCK_100K: 5.0}
 TARGET_RSS_MIB = 120.0
 TARGET_100K_SLOWDOWN = 0.10
+TARGET_PROXY_ADDED_MS = 2.0
+PROXY_CONNECTIONS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,25 +91,23 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-class RedisServer:
-    """One redis-server on a free loopback port, without persistence, started when first asked for."""
+class Helper:
+    """A process a server under test needs, on a free loopback port, started when first asked for."""
 
     process: subprocess.Popen[bytes] | None = None
     port = 0
 
     @classmethod
-    def url(cls, namespace: str) -> str:
+    def start(cls, command: Callable[[int], list[str]], limit_s: float = 30.0) -> int:
         if cls.process is None:
-            binary = shutil.which("redis-server")
-            if binary is None:
-                raise SystemExit("bench: missing redis-server; `make redis` installs it")
             cls.port = free_port()
-            command = [binary, "--port", str(cls.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            cls.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
-            deadline = time.monotonic() + 10
+            cls.process = subprocess.Popen(  # noqa: S603 - our own command lines
+                command(cls.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            deadline = time.monotonic() + limit_s
             while not _listening(cls.port) and time.monotonic() < deadline:
                 time.sleep(0.01)
-        return f"redis://127.0.0.1:{cls.port}/0?namespace={namespace}"
+        return cls.port
 
     @classmethod
     def stop(cls) -> None:
@@ -113,7 +117,29 @@ class RedisServer:
             cls.process = None
 
 
-KNOWN = ("mock", "mock-redis", "mock-redis-2w", "prism", "ceiling", "mock-100k")
+class RedisServer(Helper):
+    """One redis-server, without persistence."""
+
+    @classmethod
+    def url(cls, namespace: str) -> str:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("bench: missing redis-server; `make redis` installs it")
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        port = cls.start(lambda port: [binary, "--port", str(port), *options])
+        return f"redis://127.0.0.1:{port}/0?namespace={namespace}"
+
+
+class ProxiedMock(Helper):
+    """The mock "mock --proxy" forwards to: mock-server on memory."""
+
+    @classmethod
+    def url(cls) -> str:
+        mock = str(Path(sys.executable).parent / "mock-server")
+        return f"http://127.0.0.1:{cls.start(lambda port: [mock, '--port', str(port)])}"
+
+
+KNOWN = ("mock", "mock-redis", "mock-redis-2w", "prism", "ceiling", "mock-100k", "mock-proxy")
 
 
 def servers(keys: Sequence[str] | None = None) -> list[Server]:
@@ -138,6 +164,7 @@ def servers(keys: Sequence[str] | None = None) -> list[Server]:
             MOCK_100K,
             lambda port: [str(bin_dir / "mock-server"), "--port", str(port), "--generate", "100000"],
         ),
+        Server("mock-proxy", MOCK_PROXY, lambda port: [mock, "--port", str(port), "--proxy", ProxiedMock.url()]),
     ]
     unknown = set(keys or ()) - {server.key for server in known}
     if unknown:
@@ -385,6 +412,18 @@ def render(
             single = f"{one.rps / memory_rps.rps:.2f}x" if one else "-"
             lines.append(f"| {op} | {conns} | {single} | {two.rps / memory_rps.rps:.2f}x |")
             checks.append((f"{op} at {conns}: 2 workers on Redis >= 1 process on memory", two.rps >= memory_rps.rps))
+    if MOCK in names and MOCK_PROXY in names:
+        lines += ["", "| operation | conns | p50 mock --proxy - p50 mock (ms): the latency the proxy adds |"]
+        lines += ["| --- | ---: | ---: |"]
+        for op, conns in cells:
+            direct, proxied = (summaries.get((op, conns, name)) for name in (MOCK, MOCK_PROXY))
+            if direct is None or proxied is None:
+                continue
+            added = proxied.p50_ms - direct.p50_ms
+            lines.append(f"| {op} | {conns} | {added:.2f} |")
+            if conns == PROXY_CONNECTIONS:
+                target = f"{op} at {conns}: the proxy adds < {TARGET_PROXY_ADDED_MS:g} ms at the median"
+                checks.append((target, added < TARGET_PROXY_ADDED_MS))
     lines += ["", "| server | start-up s (median) | peak RSS MiB | RSS after MiB |", "| --- | ---: | ---: | ---: |"]
     for name in names:
         now, peak = memory.get(name, (float("nan"), float("nan")))
@@ -482,11 +521,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             for operation in OPERATIONS:
                 run_wrk(instance.port, operation, connections[0], args.warmup)
         names = list(running)
-        total = args.rounds * len(OPERATIONS) * len(connections) * len(names)
+        # The proxy's added latency is read at one connection, for it and the mock only.
+        alone = [name for name in names if name in (MOCK, MOCK_PROXY)] if MOCK_PROXY in names else []
+        cells = [(conns, names) for conns in connections]
+        if alone and PROXY_CONNECTIONS not in connections:
+            cells.insert(0, (PROXY_CONNECTIONS, alone))
+        total = args.rounds * len(OPERATIONS) * sum(len(cell_names) for _, cell_names in cells)
         for round_number in range(args.rounds):
-            order = names if round_number % 2 == 0 else names[::-1]
             for operation in OPERATIONS:
-                for conns in connections:
+                for conns, cell_names in cells:
+                    order = cell_names if round_number % 2 == 0 else cell_names[::-1]
                     for name in order:
                         result = run_wrk(running[name].port, operation, conns, args.duration)
                         samples.append(
@@ -504,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for instance in running.values():
             instance.stop()
         RedisServer.stop()
+        ProxiedMock.stop()
     header[0] += f" Load average {os.getloadavg()[0]:.2f} at the end; {args.rounds} rounds of {args.duration:g} s."
     print()
     print(render(summarize(samples), startup, memory, header))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
+import httpx
 import pytest
 import redis
 
@@ -115,3 +117,40 @@ def test_the_redis_rows_run_on_a_redis_server_the_bench_starts(bench: ModuleType
     finally:
         bench.RedisServer.stop()
     assert bench.RedisServer.process is None
+
+
+def test_the_table_says_what_latency_the_proxy_adds(bench: ModuleType) -> None:
+    get, post = (operation.name for operation in bench.OPERATIONS)
+    samples = [
+        bench.Sample(bench.MOCK, get, 1, 1, 3000, 0.30, 0.5, 0),
+        bench.Sample(bench.MOCK_PROXY, get, 1, 1, 1200, 1.10, 2.0, 0),
+        bench.Sample(bench.MOCK, post, 1, 1, 2500, 0.40, 0.6, 0),
+        bench.Sample(bench.MOCK_PROXY, post, 1, 1, 400, 2.65, 4.0, 0),
+        bench.Sample(bench.MOCK, get, 10, 1, 9000, 1.0, 2.0, 0),
+        bench.Sample(bench.MOCK_PROXY, get, 10, 1, 3000, 3.5, 6.0, 0),
+    ]
+    table = bench.render(bench.summarize(samples), startup={bench.MOCK: 0.5, bench.MOCK_PROXY: 1.5}, memory={})
+    assert f"| {get} | 1 | 0.80 |" in table and f"| {post} | 1 | 2.25 |" in table
+    assert f"| {get} | 10 | 2.50 |" in table, "shown at every concurrency"
+    assert f"| {get} at 1: the proxy adds < 2 ms at the median | yes |" in table
+    assert f"| {post} at 1: the proxy adds < 2 ms at the median | **no** |" in table
+    assert f"{get} at 10: the proxy adds" not in table, "judged at one connection only"
+
+
+def test_the_proxy_row_forwards_to_a_mock_the_bench_starts(bench: ModuleType) -> None:
+    (server,) = bench.servers(["mock-proxy"])
+    try:
+        command = server.command(8000)
+        upstream = f"http://127.0.0.1:{bench.ProxiedMock.port}"
+        assert command[-2:] == ["--proxy", upstream]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(upstream + "/__mock__/health", timeout=5)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        assert answer.status_code == 200
+    finally:
+        bench.ProxiedMock.stop()
+    assert bench.ProxiedMock.process is None
