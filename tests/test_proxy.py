@@ -129,8 +129,10 @@ def test_the_answer_comes_back_unchanged() -> None:
 def test_strict_mode_turns_a_violation_into_502_naming_the_check() -> None:
     with proxied("unknown_enum", proxy_strict=True) as client:
         answer = client.get("/account/organization", headers=ALPHA)
+        refused = last_entry(client)
         fine = client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
         entry = last_entry(client)
+    assert refused["status"] == 502 and refused["violations"][0]["check"] == "response_schema_conformance"
     assert answer.status_code == 502
     error = answer.json()["error"]
     assert error["code"] == "contract_violation" and "response_schema_conformance" in error["message"]
