@@ -189,6 +189,14 @@ def test_contract_tests_without_the_extra_names_the_extra(bare: Path, elsewhere:
         assert "pip install 'org-billing-mock[contract]'" in done.stderr
 
 
+def test_mock_server_proxy_without_the_extra_names_the_extra(bare: Path, elsewhere: Path) -> None:
+    argv = [bare / "mock-server", "--port", "0", "--proxy", "https://staging.example.com"]
+    done = subprocess.run(argv, cwd=elsewhere, env=CLEAN, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "pip install 'org-billing-mock[contract]'" in done.stderr
+
+
 def test_contract_tests_with_the_extra_passes_against_the_installed_mock(
     full: Path, server: str, elsewhere: Path
 ) -> None:
