@@ -22,7 +22,7 @@ import requests
 import schemathesis
 from schemathesis import Response
 from schemathesis.checks import CHECKS, CheckContext, load_all_checks, run_checks
-from schemathesis.core.failures import Failure
+from schemathesis.core.failures import Failure, FailureGroup
 
 from . import document
 from .checks import Check, anniversary_date_is_a_date, error_body_documented, session_exactly_with_a_price
@@ -54,6 +54,21 @@ def _message(failure: Failure) -> str:
     return ": ".join(parts)[:500]
 
 
+def _guarded(check: Check) -> Check:
+    """``check``, failing (not crashing) on an answer it cannot read, such as JSON nested thousands deep."""
+
+    def guarded(ctx: CheckContext, response: Response, case: Any) -> Any:
+        try:
+            return check(ctx, response, case)
+        except (Failure, FailureGroup, AssertionError):
+            raise
+        except Exception as exc:
+            raise AssertionError(f"The answer could not be judged ({type(exc).__name__})") from None
+
+    guarded.__name__ = check.__name__
+    return guarded
+
+
 class Verdict:
     """The document's operations and the checks, prepared once for :func:`judge`."""
 
@@ -62,12 +77,12 @@ class Verdict:
         contract = document.Document(raw if raw is not None else document.load(None), mock=False)
         self.schema = schemathesis.openapi.from_dict(contract.raw)
         registered = {check.__name__: check for check in CHECKS.get_all()}
-        self.checks: list[Check] = [registered[name] for name in BUILTIN_CHECKS] + [
-            error_body_documented(contract.error_bodies()),
-            anniversary_date_is_a_date,
-            session_exactly_with_a_price,
+        self.checks: list[Check] = [
+            _guarded(check)
+            for check in [registered[name] for name in BUILTIN_CHECKS]
+            + [error_body_documented(contract.error_bodies()), anniversary_date_is_a_date, session_exactly_with_a_price]
         ]
-        self.operations: dict[tuple[str, str], tuple[Any, CheckContext]] = {}
+        self.operations: dict[tuple[str, str], tuple[Any, CheckContext, requests.PreparedRequest]] = {}
         for label in contract.operations():
             method, _, path = label.partition(" ")
             operation = self.schema[path][method]
@@ -75,7 +90,8 @@ class Verdict:
             context = CheckContext(
                 override=None, auth=None, headers=None, config=config, transport_kwargs=None, response_checks=None
             )
-            self.operations[(method, path)] = (operation, context)
+            sent = requests.Request(method, _BASE_URL + path).prepare()  # the same for every exchange
+            self.operations[(method, path)] = (operation, context, sent)
 
 
 @functools.cache
@@ -103,10 +119,9 @@ def judge(
     found = verdict.operations.get((method.upper(), path))
     if found is None:
         return []
-    operation, context = found
+    operation, context, sent = found
     kind = request_headers.get("content-type") if request_body is not None else None
     case = operation.Case(body=request_body, media_type=kind) if request_body is not None else operation.Case()
-    sent = requests.Request(method.upper(), _BASE_URL + path).prepare()
     headers: dict[str, list[str]] = {}
     for name, value in response_headers:
         headers.setdefault(name.lower(), []).append(value)

@@ -223,6 +223,19 @@ def test_the_mock_keeps_its_own_routes_in_proxy_mode() -> None:
     assert wrong.status_code == 405
 
 
+def test_a_verdict_that_fails_lets_the_answer_through(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any) -> list[Any]:
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setattr("mock_server.app.load_judge", lambda: broken)
+    with proxied("missing_field") as client:
+        answer = client.get("/account/organization", headers=ALPHA)
+    assert answer.status_code == 200 and "x-contract-violation" not in answer.headers
+    assert "could not be judged" in caplog.text and answer.headers["x-tracking-id"] in caplog.text
+
+
 class FakeRecording:
     def __init__(self) -> None:
         self.seen: list[tuple[Any, ...]] = []

@@ -65,6 +65,18 @@ def test_the_reference_contract_gives_401_no_body() -> None:
     assert [violation.check for violation in found] == ["response_schema_conformance", "error_body_documented"]
 
 
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, b"[" * 5000 + b"]" * 5000), (200, b"not json"), (200, b""), (400, b"\xff\xfe"), (200, b"1e999999")],
+)
+def test_an_unreadable_answer_is_a_violation_not_a_crash(status: int, body: bytes) -> None:
+    headers = [("content-type", "application/json")]
+    found = judge(
+        "POST", "/billing", {"content-type": "application/json"}, {**URLS, "budgetPriceId": "p"}, status, headers, body
+    )
+    assert "response_schema_conformance" in {violation.check for violation in found}
+
+
 def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
     assert judge("GET", "/elsewhere", {}, None, 500, [], b"", verdict=Verdict()) == []
 
