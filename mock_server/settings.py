@@ -18,6 +18,7 @@ from dataclasses import field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .numbers import parse_int
 
@@ -103,6 +104,13 @@ def _base_url(name: str, raw: str) -> str | None:
     if not raw.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw[:80]!r}")
     return raw.rstrip("/")
+
+
+def _upstream_url(name: str, raw: str) -> str | None:
+    url = _base_url(name, raw)
+    if url is not None and "@" in urlsplit(url).netloc:
+        raise ConfigError(f"{name} must not carry credentials (user:password@): each caller's own are forwarded")
+    return url
 
 
 def _optional_text(name: str, raw: str) -> str | None:
@@ -240,7 +248,7 @@ class Settings:
     proxy: str | None = field(
         default=None,
         metadata=_row(
-            _base_url,
+            _upstream_url,
             "forward the API's operations to the deployment at this URL and judge its answers (docs/proxy.md)",
             shown="none",
         ),

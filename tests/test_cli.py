@@ -99,6 +99,7 @@ def test_a_switch_is_given_alone_or_by_its_variable(argv: list[str], environ: di
         (["--proxy", "http://a.test", "--proxy-timeout", "0"], "--proxy-timeout must be from 1 to 3600"),
         (["--proxy", "http://a.test", "--proxy-strict", "maybe"], "--proxy-strict must be true or false"),
         (["--proxy-strict"], "--proxy-strict needs --proxy URL"),
+        (["--proxy", "https://ci:hunter2@staging.test"], "--proxy must not carry credentials"),
     ],
 )
 def test_a_bad_proxy_setting_is_refused_by_name(
