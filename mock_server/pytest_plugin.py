@@ -84,7 +84,8 @@ class BillingMock:
         self._on_server(lambda: services.store.state.set_sticky(organization_id, status))
 
     def requests(self) -> list[dict[str, Any]]:
-        """The request log, oldest first: trackingId, time, method, path, status, durationMs, organizationId."""
+        """The request log, oldest first: trackingId, time, method, path, status, durationMs, organizationId
+        and violations (with --proxy)."""
         return self._on_server(lambda: [dict(entry) for entry in self.app.services.request_log])
 
 
