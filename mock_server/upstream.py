@@ -9,6 +9,7 @@ extra to install; :func:`open_recording` opens ``--record DIR``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import importlib
@@ -74,12 +75,18 @@ class Upstream:
         self.strict = settings.proxy_strict
         self.judge = judge
         self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+        """The pooled client of the running loop. Pooled connections belong to the loop that opened them: a
+        test client that runs each request in a loop of its own (Starlette's, outside ``with``) gets a client
+        per loop, the last one's connections left to the collector."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
             self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits, follow_redirects=False)
+            self._loop = loop
         return self._client
 
     async def close(self) -> None:
