@@ -74,7 +74,8 @@ def _cell(text: str) -> str:
 
 
 def _dump(entries: dict[str, dict[str, Any]]) -> str:
-    return yaml.safe_dump(list(entries.values()), sort_keys=False, allow_unicode=True, width=120)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: a tenth of the time
+    return yaml.dump(list(entries.values()), Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 class RecordingFiles:

@@ -53,7 +53,7 @@ ACME_BILLING = {
     "sessionId": SESSION_TOKEN,
     "url": f"https://checkout.stripe.com/c/pay/{SESSION_TOKEN}",
 }
-GLOBEX = {**ACME, "organizationId": "org_globex", "name": "Globex", "creator": "hank@globex.example"}
+GLOBEX = {**ACME, "organizationId": "org_globex", "name": "Basic Globex", "creator": "hank@globex.example"}
 NEW_PRICE = "price_acme_pro"
 BASIC = ("basic", (REAL_CLIENT_ID, REAL_SECRET))
 BILLING_BODY = {**VALID_BODY, "messagePriceId": NEW_PRICE, "budgetPriceId": "price_budget_starter"}
@@ -105,7 +105,7 @@ def test_recorded_organizations_are_served_with_their_demo_credentials(
     assert by_key.status_code == by_pair.status_code == 200
     assert by_key.json() == by_pair.json() == expected
     globex = recorded["org_globex"]
-    assert served.get("/account/organization", headers=bearer(globex["apiKey"])).json()["name"] == "Globex"
+    assert served.get("/account/organization", headers=bearer(globex["apiKey"])).json()["name"] == "Basic Globex"
     assert served.get("/account/organization", headers=bearer(REAL_KEY)).status_code == 401
 
 
@@ -131,7 +131,7 @@ def test_no_secret_reaches_the_folder_or_the_log(tmp_path: Path, caplog: pytest.
     caplog.set_level(logging.DEBUG)
     folder = tmp_path / "recorded"
     recording = record(folder)
-    echoed = {**ACME, "creator": f"owner of {REAL_KEY}", "name": f"Acme {REAL_KEY}"}
+    echoed = {**ACME, "creator": f"owner of {REAL_KEY}", "name": f"Acme {REAL_KEY}", "updatedAt": "Bearer " + "x" * 20}
     recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, echoed)
     recording.observe(BASIC, "POST /billing", BILLING_BODY, 200, {**ACME_BILLING, "creator": REAL_SECRET})
     assert entries(folder)["org_acme"]["organization"]["creator"] == ACME["creator"]
@@ -143,6 +143,16 @@ def test_no_secret_reaches_the_folder_or_the_log(tmp_path: Path, caplog: pytest.
     for text in texts:
         for secret in (*SECRETS, *derived, "Authorization", "Bearer "):
             assert secret not in text
+
+
+def test_demo_credentials_that_reached_the_upstream_are_replaced(folder: Path) -> None:
+    """Proxying to a mock that serves this very folder makes its demo key a real credential."""
+    demo_key = entries(folder)["org_acme"]["apiKey"]
+    Recording(folder, clock=Clock(start=START)).observe(
+        ("bearer", demo_key), "GET /account/organization", None, 200, ACME
+    )
+    assert entries(folder)["org_acme"]["apiKey"].startswith("sk_test_rec_")
+    assert all(demo_key not in path.read_text(encoding="utf-8") for path in folder.iterdir())
 
 
 def test_the_readme_lists_each_organization_with_its_demo_credentials(folder: Path) -> None:
