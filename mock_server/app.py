@@ -21,7 +21,7 @@ from .generate import generate_tenants
 from .ids import new_tracking_id
 from .pipeline import middlewares
 from .scenarios import Scenarios
-from .services import Recording, Services
+from .services import Recorder, Services
 from .settings import Settings
 from .spec import load_spec, register_date_format
 from .state import request_state
@@ -68,7 +68,7 @@ def create_app(
     stripe: StripeClient | None = None,
     *,
     clock: Clock | None = None,
-    recording: Recording | None = None,
+    recording: Recorder | None = None,
 ) -> MockServer:
     """Build the mock: Connexion serving ``openapi.yaml``, the store and the fake Stripe.
 

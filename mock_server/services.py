@@ -16,11 +16,11 @@ from .stripe_stub import StripeClient
 if TYPE_CHECKING:
     from .upstream import Upstream
 
-__all__ = ["Recording", "Services", "REQUEST_LOG_SIZE"]
+__all__ = ["Recorder", "Services", "REQUEST_LOG_SIZE"]
 
 
-class Recording(Protocol):
-    """``--record DIR``: what the proxy tells of each 2xx answer (mock_server.recording writes the files)."""
+class Recorder(Protocol):
+    """``--record DIR``: what the proxy tells of each 2xx answer (:class:`mock_server.recording.Recording`)."""
 
     def observe(
         self, credential: tuple[str, str | tuple[str, str]], operation: str, request_body: Any, status: int, body: Any
@@ -38,7 +38,7 @@ class Services:
     started: float = dataclasses.field(default_factory=time.monotonic)
     upstream: Upstream | None = None
     """``--proxy``: the deployment the API's operations are forwarded to (mock_server.upstream)."""
-    recording: Recording | None = None
+    recording: Recorder | None = None
     """``--record DIR``: where the proxy's 2xx answers are written as fixtures."""
 
     @property

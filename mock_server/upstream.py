@@ -4,7 +4,7 @@
 (made on first use, in the loop that serves) and the verdict; :meth:`Upstream.failed`
 turns a failed exchange (unreachable, TLS, timeout) into the 502 naming it as the
 ``provider``. :func:`load_judge` prepares the contract suite's verdict, or says which
-extra to install; :func:`open_recording` opens ``--record DIR``.
+extra to install; :func:`open_recording` opens ``--record DIR`` (:mod:`mock_server.recording`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import importlib
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ import httpx
 
 from .auth import credentials
 from .errors import MalformedCredentials, ProviderError
-from .services import Recording
+from .services import Recorder
 from .settings import ConfigError, Settings
 
 __all__ = ["Judge", "Upstream", "credential", "load_judge", "open_recording"]
@@ -50,18 +49,13 @@ def load_judge() -> Judge:
     return judge
 
 
-def open_recording(folder: Path | None) -> Recording | None:
-    """``--record DIR``: the writer of mock_server.recording, the one place it plugs in."""
+def open_recording(folder: Path | None) -> Recorder | None:
+    """``--record DIR``: :class:`mock_server.recording.Recording` on the folder (its checks stop start-up)."""
     if folder is None:
         return None
-    try:
-        module = importlib.import_module("mock_server.recording")
-    except ModuleNotFoundError as exc:
-        if exc.name != "mock_server.recording":
-            raise
-        raise ConfigError("--record needs mock_server.recording, which this build does not have") from None
-    recording: Recording = module.Recording(folder)
-    return recording
+    from .recording import Recording
+
+    return Recording(folder)
 
 
 class Upstream:

@@ -272,6 +272,28 @@ def test_2xx_answers_are_given_to_the_recording() -> None:
     assert recording.seen[1][2] == URLS and recording.seen[1][4]["organizationId"] == "acct_alpha"
 
 
+def test_recorded_answers_load_and_serve_without_the_real_secrets(tmp_path: Path) -> None:
+    folder = tmp_path / "recorded"
+    with serving(create_faulty_app()) as upstream:
+        for _ in range(2):  # recording twice updates, never duplicates
+            with proxy_to(upstream, record=folder) as client:
+                client.get("/account/organization", headers=ALPHA)
+                client.post("/billing", headers=ALPHA_BASIC, json=URLS)
+                client.get("/account/organization", headers={"Authorization": "Bearer sk_nobody"})
+    written = "".join(path.read_text() for path in folder.iterdir())
+    assert not any(secret in written for secret in ("sk_live_alpha", "cli_alpha", "pw_alpha"))
+    app = create_app(Settings(fixtures=folder))
+    (tenant,) = list(app.services.store)
+    with TestClient(app, base_url=MOCK) as client:
+        served = client.get("/account/organization", headers={"Authorization": f"Bearer {tenant.api_key}"})
+    assert served.status_code == 200
+    assert {key: served.json()[key] for key in ("organizationId", "name", "costCap")} == {
+        "organizationId": "acct_alpha",
+        "name": "Alpha Works",
+        "costCap": 75.5,
+    }
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
