@@ -21,6 +21,7 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from mock_server import ConfigError, Settings, create_app
+from mock_server.asgi import replay
 from tests.faulty_app import FAULTS, create_faulty_app
 from tests.servers import read_banner, run_mock
 
@@ -194,6 +195,28 @@ def test_credentials_reach_the_deployment_and_never_the_log() -> None:
     assert seen == [ALPHA["Authorization"], ALPHA_BASIC["Authorization"]]
     for secret in ("sk_live_alpha", "pw_alpha", ALPHA_BASIC["Authorization"].split()[1]):
         assert secret not in log and secret not in dashboard
+
+
+def test_the_path_query_body_and_chosen_headers_reach_the_deployment_under_its_prefix() -> None:
+    seen: list[dict[str, Any]] = []
+    faulty = create_faulty_app()
+
+    async def under_a_prefix(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            body = (await receive())["body"]
+            seen.append({"path": scope["raw_path"], "query": scope["query_string"], "body": body})
+            seen[-1]["headers"] = {name for name, _ in scope["headers"]}
+            scope = {**scope, "path": scope["path"].removeprefix("/api/v1"), "raw_path": None}
+            await faulty(scope, replay(body, receive), send)
+
+    headers = {**ALPHA, "Content-Type": "application/json", "Cookie": "session=mine", "X-Admin-Token": "t"}
+    with serving(under_a_prefix) as upstream, proxy_to(upstream + "/api/v1") as client:
+        answer = client.post("/billing?source=app%20one", headers=headers, content=json.dumps(URLS).encode())
+    assert answer.status_code == 200
+    (sent,) = seen
+    assert (sent["path"], sent["query"], json.loads(sent["body"])) == (b"/api/v1/billing", b"source=app%20one", URLS)
+    assert {b"authorization", b"content-type"} <= sent["headers"]
+    assert not {b"cookie", b"x-admin-token", b"origin"} & sent["headers"]
 
 
 def test_an_unreachable_deployment_is_a_502_naming_it() -> None:
