@@ -3,7 +3,7 @@
 :class:`Proxy` takes the place of credentials, validation, scenarios and the handler
 in the pipeline (:mod:`mock_server.pipeline`). Per request it forwards the method,
 path, query, body and the caller's own ``Authorization``, ``Content-Type`` and
-``Accept`` with one pooled ``httpx.AsyncClient``; the deployment's status, headers
+``Accept`` with one pooled ``aiohttp.ClientSession``; the deployment's status, headers
 (but hop-by-hop ones and its CORS headers: the mock answers CORS) and body come back
 unchanged, judged by the contract suite's checks (``contract_tests.verdict``). A
 violation adds ``X-Contract-Violation: check, check`` and goes into the request
@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yarl import URL
 
 from .errors import ContractViolation
 from .services import Services
@@ -36,6 +37,7 @@ HOP_BY_HOP = frozenset(
 )
 _NOT_RETURNED = HOP_BY_HOP | {b"content-length", b"content-encoding", b"proxy-authenticate"}
 logger = logging.getLogger("mock_server")
+_IDENTITY = ("Accept-Encoding", "identity")  # the body is judged and returned as sent
 
 
 def _returned(name: bytes) -> bool:
@@ -66,28 +68,30 @@ class _Forward:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         upstream = self.upstream
         body = await _read_body(receive)
-        sent = [(name, value) for name, value in scope["headers"] if name in FORWARDED]
+        sent = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"] if name in FORWARDED
+        ]
         query = scope.get("query_string", b"")
         url = upstream.base + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        target = URL(url + ("?" + query.decode("latin-1") if query else ""), encoded=True)  # sent as the caller sent it
         try:
-            answer = await upstream.client.request(
+            async with upstream.client.request(
                 self.method,
-                url + ("?" + query.decode("latin-1") if query else ""),
-                content=body or None,
-                headers=[*sent, (b"accept-encoding", b"identity")],
-            )
-        except httpx.HTTPError as exc:
+                target,
+                data=body or None,
+                headers=[*sent, _IDENTITY],
+                allow_redirects=False,
+            ) as answer:
+                status, raw_headers, content = answer.status, answer.raw_headers, await answer.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise upstream.failed(exc) from None
-        content = answer.content
-        headers = [(name.lower(), value) for name, value in answer.headers.raw if _returned(name.lower())]
+        headers = [(name.lower(), value) for name, value in raw_headers if _returned(name.lower())]
         request_body = _parsed(body)
-        texts = {name.decode("latin-1"): value.decode("latin-1") for name, value in sent}
+        texts = dict(sent)
         returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
         state = request_state(scope)
         try:
-            violations = upstream.judge(
-                self.method, self.path, texts, request_body, answer.status_code, returned, content
-            )
+            violations = upstream.judge(self.method, self.path, texts, request_body, status, returned, content)
         except Exception:  # a bug in a check must not cost the caller the deployment's answer
             logger.exception(
                 "the answer to %s %s could not be judged, trackingId=%s", self.method, self.path, state.tracking_id
@@ -97,16 +101,16 @@ class _Forward:
         names = ", ".join(dict.fromkeys(found.check for found in violations))
         if violations and upstream.strict:
             said = "; ".join(f"{found.check} ({found.message})" for found in violations)
-            raise ContractViolation(f"The deployment's {answer.status_code} answer breaks the contract: {said}"[:1000])
+            raise ContractViolation(f"The deployment's {status} answer breaks the contract: {said}"[:1000])
         if violations:
             headers.append((b"x-contract-violation", names.encode()))
-        if 200 <= answer.status_code < 300:
+        if 200 <= status < 300:
             data = _parsed(content)
             organization_id = data.get("organizationId") if isinstance(data, dict) else None
             state.organization_id = organization_id if isinstance(organization_id, str) else None
-            self._record(texts.get("authorization"), request_body, answer.status_code, data)
+            self._record(texts.get("authorization"), request_body, status, data)
         headers.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
     def _record(self, authorization: str | None, request_body: Any, status: int, data: Any) -> None:
