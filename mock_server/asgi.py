@@ -180,7 +180,6 @@ class MockServer:
         started = time.perf_counter()
         tracking_id = new_tracking_id()
         state = attach(scope, RequestState(tracking_id))
-        tracking_header = (b"x-tracking-id", tracking_id.encode())
         response_started = False
 
         async def send_tracked(message: Message) -> None:
@@ -188,7 +187,8 @@ class MockServer:
             if message["type"] == "http.response.start":
                 response_started = True
                 state.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), tracking_header]
+                if state.tracking_id == tracking_id:  # else a proxied deployment's answer carries its own
+                    message["headers"] = [*message.get("headers", ()), (b"x-tracking-id", tracking_id.encode())]
             await send(message)
 
         limit = self.services.settings.max_body_bytes
@@ -223,7 +223,7 @@ class MockServer:
                 await send_error(send_tracked, error, tracking_id)
         finally:
             entry = {
-                "trackingId": tracking_id,
+                "trackingId": state.tracking_id,
                 "time": iso_timestamp(time.time()),
                 "method": scope["method"],
                 "path": scope["path"],

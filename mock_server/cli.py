@@ -61,19 +61,23 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
         f"  API docs (Swagger UI): {base}/ui/",
         f"  OpenAPI document:      {base}/openapi.yaml",
         f"  Mock control:          {base}/__mock__/health, /__mock__/requests, POST /__mock__/reset",
-        "  Demo bearer keys:",
-        *(f"    {key:<28} {label}" for key, label in demo_keys),
-        f"  Try: curl -H 'Authorization: Bearer sk_test_paid_org' {base}/account/organization",
-        "  Ctrl-C stops the server.",
     ]
-    if settings.proxy:
+    if settings.proxy:  # the deployment's credentials, not the demo keys
         strict = "; --proxy-strict: a violation is a 502" if settings.proxy_strict else ""
         recorded = [f"  Recording 2xx answers in {settings.record}"] if settings.record else []
-        lines[5:9] = [
+        lines += [
             f"  Proxying to {settings.proxy}: GET /account/organization and POST /billing, with the caller's",
             f"  credentials; answers judged against the contract (X-Contract-Violation{strict})",
             *recorded,
+            f'  Try: curl -H "Authorization: Bearer $YOUR_KEY" {base}/account/organization',
         ]
+    else:
+        lines += [
+            "  Demo bearer keys:",
+            *(f"    {key:<28} {label}" for key, label in demo_keys),
+            f"  Try: curl -H 'Authorization: Bearer sk_test_paid_org' {base}/account/organization",
+        ]
+    lines.append("  Ctrl-C stops the server.")
     if settings.host.strip("[]") in ("0.0.0.0", "::") and not settings.allowed_hosts:  # noqa: S104
         lines.insert(1, "  Served by IP address; for a host name, add it with --allowed-hosts NAME[,NAME...]")
     return "\n".join(lines)

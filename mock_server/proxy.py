@@ -15,6 +15,7 @@ gives a 502 naming it as the ``provider``.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -35,14 +36,27 @@ FORWARDED = frozenset({b"authorization", b"content-type", b"accept", b"accept-la
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
-_NOT_RETURNED = HOP_BY_HOP | {b"content-length", b"content-encoding", b"proxy-authenticate"}
+# The mock sets Content-Length again for the same body, and Date, as any server does.
+_NOT_RETURNED = HOP_BY_HOP | {b"content-length", b"content-encoding", b"proxy-authenticate", b"date"}
+_TRACKING_ID = re.compile(rb"[\x21-\x7e]{1,200}")
 logger = logging.getLogger("mock_server")
 _IDENTITY = ("Accept-Encoding", "identity")  # the body is judged and returned as sent
 
 
-def _returned(name: bytes) -> bool:
-    """A header of the deployment's answer the caller gets: not hop-by-hop, not CORS (the mock answers CORS)."""
-    return name not in _NOT_RETURNED and not name.startswith(b"access-control-")
+def _returned_headers(raw: Any) -> list[tuple[bytes, bytes]]:
+    """The headers of the deployment's answer the caller gets: not hop-by-hop, not CORS (the mock answers
+    CORS, and adds ``Origin`` to ``Vary`` itself)."""
+    headers = []
+    for name, value in raw:
+        name = name.lower()
+        if name in _NOT_RETURNED or name.startswith(b"access-control-"):
+            continue
+        if name == b"vary":
+            value = b", ".join(part.strip() for part in value.split(b",") if part.strip().lower() != b"origin")
+            if not value:
+                continue
+        headers.append((name, value))
+    return headers
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -85,11 +99,14 @@ class _Forward:
                 status, raw_headers, content = answer.status, answer.raw_headers, await answer.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise upstream.failed(exc) from None
-        headers = [(name.lower(), value) for name, value in raw_headers if _returned(name.lower())]
+        headers = _returned_headers(raw_headers)
         request_body = _parsed(body)
         texts = dict(sent)
         returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
         state = request_state(scope)
+        for name, value in headers:  # the deployment's trackingId names the request, in the log too
+            if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value):
+                state.tracking_id = value.decode("ascii")
         try:
             violations = upstream.judge(self.method, self.path, texts, request_body, status, returned, content)
         except Exception:  # a bug in a check must not cost the caller the deployment's answer

@@ -163,6 +163,16 @@ def test_the_answer_comes_back_unchanged() -> None:
     assert answer.headers["x-contract-violation"] == "response_schema_conformance"
 
 
+def test_the_deployments_tracking_id_names_the_request_once() -> None:
+    with serving(create_app(Settings())) as upstream:  # the mock as the deployment: it gives X-Tracking-Id
+        with proxy_to(upstream) as client:
+            answer = client.get("/account/organization", headers={"Authorization": "Bearer sk_test_paid_org"})
+            entry = last_entry(client)
+        upstream_log = httpx.get(upstream + "/__mock__/requests", timeout=10).json()["requests"]
+    (given,) = answer.headers.get_list("x-tracking-id")
+    assert given == entry["trackingId"] == upstream_log[0]["trackingId"]
+
+
 def test_strict_mode_turns_a_violation_into_502_naming_the_check() -> None:
     with proxied("unknown_enum", proxy_strict=True) as client:
         answer = client.get("/account/organization", headers=ALPHA)
@@ -357,14 +367,24 @@ def test_the_cli_proxies_on_a_real_socket() -> None:
         process = run_mock("--port", "0", "--proxy", upstream, "--proxy-timeout", "5")
         try:
             banner, base = read_banner(process)
-            answer = httpx.get(base + "/account/organization", headers=ALPHA, timeout=10)
+            direct = httpx.get(upstream + "/account/organization", headers=ALPHA, timeout=10)
+            origin = {"Origin": "http://localhost:3000"}
+            answer = httpx.get(base + "/account/organization", headers={**ALPHA, **origin}, timeout=10)
             log = httpx.get(base + "/__mock__/requests", timeout=10).json()["requests"]
         finally:
             process.terminate()
             process.communicate(timeout=10)
     assert f"Proxying to {upstream}" in banner
+    assert "sk_test_" not in banner  # the demo keys mean nothing to the deployment
     assert answer.status_code == 200 and answer.headers["x-contract-violation"] == "response_schema_conformance"
     assert json.dumps(log).count("response_schema_conformance") == 1
+    # Each header once: a trackingId (the mock's: this deployment gives none) that the log names, one Date,
+    # Origin once in Vary.
+    assert "x-tracking-id" not in direct.headers
+    proxied = next(entry for entry in log if entry["path"] == "/account/organization")
+    assert answer.headers.get_list("x-tracking-id") == [proxied["trackingId"]]
+    assert len(answer.headers.get_list("date")) == 1
+    assert [part.strip() for part in answer.headers["vary"].split(",")].count("Origin") == 1
 
 
 def test_proxy_without_the_contract_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
