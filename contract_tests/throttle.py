@@ -22,6 +22,7 @@ __all__ = ["MAX_RETRIES", "MAX_WAIT", "LimitedSession", "RateLimiter", "Throttle
 MAX_RETRIES = 5  # retries of one request the target throttled
 MAX_WAIT = 60.0  # most seconds the suite waits at once; a longer Retry-After ends the run
 DEFAULT_WAIT = 1.0  # a 429 without Retry-After
+LONGEST_RETRY_AFTER = 10**9  # seconds: a Retry-After of more digits reads as this
 MIN_RPS = 0.5
 
 
@@ -40,8 +41,8 @@ def retry_after(status: int, headers: Any) -> float | None:
     if status not in (429, 503) or value is None:
         return None
     value = str(value).strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # not str.isdigit() alone: it takes "²" and "①"
+        return float(LONGEST_RETRY_AFTER if len(value) > 9 else int(value))  # int() refuses 4,300 digits
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

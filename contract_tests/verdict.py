@@ -6,7 +6,8 @@ observed answer: the status, media type, headers and schema the document gives, 
 error body where the document gives one, ``anniversaryDate``, and the session rule
 (:func:`~contract_tests.checks.session_problem`). Not judged: what needs generated
 requests or several calls (negative data, missing headers, tenant isolation,
-get-or-create), and ``not_a_server_error`` (a documented 500 keeps the contract).
+get-or-create), ``not_a_server_error`` (a documented 500 keeps the contract), and an
+answer that throttles (``429``, or ``503`` with ``Retry-After``), which the suite waits out.
 
 The document is the reference contract (``Document(mock=False)``): the mock's own
 promises (the 401 and 500 bodies) are not held against the deployment.
@@ -26,6 +27,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from . import document
 from .checks import Check, anniversary_date_is_a_date, error_body_documented, session_exactly_with_a_price
+from .throttle import retry_after
 
 __all__ = ["BUILTIN_CHECKS", "Verdict", "Violation", "judge", "shipped"]
 
@@ -125,6 +127,8 @@ def judge(
     headers: dict[str, list[str]] = {}
     for name, value in response_headers:
         headers.setdefault(name.lower(), []).append(value)
+    if retry_after(status, {name: values[0] for name, values in headers.items()}) is not None:
+        return []  # throttling (429, or 503 with Retry-After) keeps the contract, as in the suite
     response = Response(status, headers, response_body, sent, 0.0, True)
     seen: list[Violation] = []
 

@@ -185,7 +185,17 @@ raise SystemExit(status)
 
 @pytest.mark.parametrize(
     ("status", "value", "expected"),
-    [(429, "3", 3.0), (503, "7", 7.0), (429, None, 1.0), (503, None, None), (500, "3", None), (200, None, None)],
+    [
+        (429, "3", 3.0),
+        (503, "7", 7.0),
+        (429, None, 1.0),
+        (503, None, None),
+        (500, "3", None),
+        (200, None, None),
+        (429, "²", 1.0),  # not a number: a 429 waits the default
+        (503, "①", None),  # not a number: a 503 is not throttling
+        (503, "9" * 5000, 1e9),  # more digits than int() reads
+    ],
 )
 def test_retry_after_in_seconds(status: int, value: str | None, expected: float | None) -> None:
     assert retry_after(status, {"retry-after": value} if value else {}) == expected

@@ -77,6 +77,20 @@ def test_an_unreadable_answer_is_a_violation_not_a_crash(status: int, body: byte
     assert "response_schema_conformance" in {violation.check for violation in found}
 
 
+@pytest.mark.parametrize(
+    ("status", "headers"), [(429, []), (429, [("Retry-After", "5")]), (503, [("retry-after", "2")])]
+)
+def test_throttling_is_not_a_violation(status: int, headers: list[tuple[str, str]]) -> None:
+    """A rate limiter's 429 (or 503 with Retry-After) keeps the contract: the suite waits it out."""
+    answer = [*headers, ("content-type", "text/plain")]
+    assert judge("GET", "/account/organization", {}, None, status, answer, b"slow down") == []
+
+
+def test_an_unthrottled_503_is_judged() -> None:
+    found = judge("GET", "/account/organization", {}, None, 503, [("content-type", "text/plain")], b"down")
+    assert [violation.check for violation in found] == ["status_code_conformance"]
+
+
 def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
     assert judge("GET", "/elsewhere", {}, None, 500, [], b"", verdict=Verdict()) == []
 
