@@ -83,7 +83,7 @@ class Upstream:
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=60),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 auto_decompress=False,  # the body goes back as the deployment sent it
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),  # only what the caller sent
                 cookie_jar=aiohttp.DummyCookieJar(),  # one caller's cookies are never another's
             )
             self._loop = loop

@@ -229,6 +229,21 @@ def test_the_path_query_body_and_chosen_headers_reach_the_deployment_under_its_p
     assert not {b"cookie", b"x-admin-token", b"origin"} & sent["headers"]
 
 
+def test_a_body_without_a_content_type_reaches_the_deployment_without_one() -> None:
+    """The proxy adds no header of its own: a deployment judges the request its caller sent."""
+    seen: list[set[bytes]] = []
+    faulty = create_faulty_app()
+
+    async def watching(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append({name for name, _ in scope["headers"]})
+        await faulty(scope, receive, send)
+
+    with serving(watching) as upstream, proxy_to(upstream) as client:
+        client.post("/billing", headers=ALPHA, content=b"{}")
+    assert b"content-type" not in seen[0]
+
+
 def test_an_unreachable_deployment_is_a_502_naming_it() -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
