@@ -69,8 +69,8 @@ if ARGV[2] == '' then return redis.call('HDEL', p .. 'sticky', ARGV[1]) end
 return redis.call('HSET', p .. 'sticky', ARGV[1], ARGV[2])""",
     "advance": "return redis.call('INCRBY', p .. 'clock', ARGV[1])",
     "log": """
-redis.call('LPUSH', p .. 'log', ARGV[1])
-return redis.call('LTRIM', p .. 'log', 0, tonumber(ARGV[2]) - 1)""",
+redis.call('LPUSH', p .. 'log', unpack(ARGV, 2))
+return redis.call('LTRIM', p .. 'log', 0, tonumber(ARGV[1]) - 1)""",
     "recent": "return redis.call('LRANGE', p .. 'log', 0, tonumber(ARGV[1]) - 1)",
     "reset": f"""
 local names = {{{", ".join(f"'{name}'" for name in _KEYS)}}}
@@ -171,7 +171,7 @@ class RedisState:
     # the request log ----------------------------------------------------------
 
     def log(self, entry: dict[str, Any]) -> None:
-        self._log.send(_dump(entry))
+        self._log.add(_dump(entry))
 
     def recent(self, count: int) -> list[dict[str, Any]]:
         if count <= 0:
