@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +76,26 @@ def test_the_log_sent_by_one_process_is_read_whole_by_itself_and_by_another(
         one.log({"n": 51})
         other.reset()
         assert one.recent(10) == other.recent(10) == []
+
+
+def test_the_entries_of_one_event_loop_turn_are_sent_together_and_in_the_log_by_the_next(tmp_path: Path) -> None:
+    process, url = start_redis(tmp_path)
+    server = redis.Redis.from_url(url)
+    try:
+        with states(url, 2) as (one, other):
+
+            async def turn() -> list[dict[str, object]]:
+                for number in range(10):
+                    one.log({"n": number})
+                await asyncio.sleep(0)  # the end of the turn
+                return other.recent(10)
+
+            server.config_resetstat()
+            assert asyncio.run(turn()) == [{"n": number} for number in range(10)]
+            assert server.info("commandstats")["cmdstat_eval"]["calls"] == 1  # type: ignore[index]
+    finally:
+        server.close()
+        stop(process)
 
 
 def test_requests_that_change_nothing_make_no_round_trip_to_redis(tmp_path: Path) -> None:

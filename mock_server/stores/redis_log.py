@@ -41,20 +41,19 @@ class LogWriter:
         self._waiting: collections.deque[bytes] = collections.deque(maxlen=size)  # more would be trimmed
         self._connection: Any = None  # a redis-py Connection (untyped)
         self._poll: Any = None  # select.poll of the connection's socket
-        self._flush_planned = False
+        self._planned_on: asyncio.AbstractEventLoop | None = None  # the loop that will send what waits
         self._unsynced = False
 
     def add(self, entry: bytes) -> None:
         self._waiting.append(entry)
-        if self._flush_planned:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self._flush()
             return
-        loop.call_soon(self._flush_later)
-        self._flush_planned = True
+        if self._planned_on is not loop:  # (a loop that stopped before its turn ended sends nothing)
+            loop.call_soon(self._flush_later)
+            self._planned_on = loop
 
     def sync(self) -> None:
         """Return once Redis has run every entry added so far."""
@@ -67,6 +66,7 @@ class LogWriter:
         self._unsynced = False
 
     def close(self) -> None:
+        self._flush_later()
         if self._connection is not None:
             self._connection.disconnect()
 
@@ -77,7 +77,7 @@ class LogWriter:
             logger.error("request log: entries not sent to Redis: %s", error)
 
     def _flush(self) -> None:
-        self._flush_planned = False
+        self._planned_on = None
         if not self._waiting:
             return
         entries, count = b"".join(map(_bulk, self._waiting)), len(self._waiting)
