@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,3 +140,18 @@ def test_after_redis_restarts_nothing_kept_from_before_is_answered(tmp_path: Pat
             assert state.recent(5) == [{"after": "restart"}]
         finally:
             stop(process)
+
+
+def test_what_a_process_keeps_stays_bounded_however_many_organizations_it_is_asked_for(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with states(state_url("redis", request, tmp_path), 1) as (state,):
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for number in range(25_000):
+                assert state.sticky(f"org_{number:0300d}") is None
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+    assert grown < 8_000_000  # 25,000 organizations with ids of 300 characters, all kept: over 11 MB

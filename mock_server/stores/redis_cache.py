@@ -24,6 +24,8 @@ __all__ = ["TrackedReads"]
 
 T = TypeVar("T")
 _GENERATION = ("gen", None)
+MAX_KEPT = 10_000
+"""Values kept at most (two per organization asked for, at most): past it, everything is dropped."""
 
 
 def _socket(connection: Any) -> Any:
@@ -66,6 +68,8 @@ class TrackedReads:
         raw = self._command("GET", where) if field is None else self._command("HGET", where, field)
         value = None if raw is None else convert(raw)
         if changes == self._changes:  # nothing changed while it was read
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.clear()
             self._kept[_GENERATION] = generation
             self._kept[key] = value
         return value
