@@ -66,6 +66,7 @@ class TrackedReads:
         generation = self._kept.get(_GENERATION) or self._command("GET", f"{self._prefix}:gen") or b"0"
         where = f"{self._prefix}:{generation.decode()}:{name}"
         raw = self._command("GET", where) if field is None else self._command("HGET", where, field)
+        self._drain()  # a message that came in with the answer is in redis-py's buffer, where poll() cannot see it
         value = None if raw is None else convert(raw)
         if changes == self._changes:  # nothing changed while it was read
             if len(self._kept) >= MAX_KEPT:
@@ -92,8 +93,12 @@ class TrackedReads:
             if self._poll is None:  # connected before, but tracking was never turned on
                 raise redis.ConnectionError("CLIENT TRACKING is not on")
         elif self._poll.poll(0):
-            while self._connection.can_read(0):
-                self._connection.read_response(push_request=True)
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read every message pushed so far (each one drops what is kept)."""
+        while self._connection.can_read(0):
+            self._connection.read_response(push_request=True)
 
     def _command(self, *args: str) -> Any:
         self._connection.send_command(*args)
