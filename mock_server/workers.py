@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from types import FrameType
 
-__all__ = ["SPREAD", "listeners", "run_workers"]
+__all__ = ["SPREAD", "bind", "listeners", "run_workers"]
 
 SPREAD = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 """Whether each worker gets a socket of its own (set ``SO_REUSEPORT`` on the first before it is bound)."""
@@ -48,8 +48,8 @@ def listeners(sock: socket.socket, workers: int) -> list[socket.socket]:
     found = [sock]
     for _ in range(workers - 1):
         more = socket.socket(sock.family, sock.type, sock.proto)
-        for level, option in ((socket.SOL_SOCKET, socket.SO_REUSEADDR), (socket.SOL_SOCKET, socket.SO_REUSEPORT)):
-            more.setsockopt(level, option, 1)
+        more.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        more.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         more.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         more.bind(sock.getsockname())
         more.listen(2048)

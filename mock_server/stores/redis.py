@@ -1,7 +1,7 @@
 """The Redis state: shared by every mock-server process that names the same server and namespace.
 
-Every change is one Lua script (EVALSHA), which Redis runs alone: a compare-and-set
-of an organization, paying a session once, the session cap, the log with its trim.
+Every change is one Lua script, which Redis runs alone: a compare-and-set of an
+organization, paying a session once, the session cap, the log with its trim.
 Keys are ``mock:{namespace}:{generation}:...``; a reset increments the generation
 (``mock:{namespace}:gen``) in the same script that drops the old keys (UNLINK frees
 them off the main thread), so it is one step whatever was stored. Values are JSON
@@ -176,7 +176,7 @@ class RedisState:
     def recent(self, count: int) -> list[dict[str, Any]]:
         if count <= 0:
             return []
-        self._log.sync()  # every entry this process sent is in the log
+        self._log.sync()  # every entry this process added is in the log
         return [orjson.loads(body) for body in reversed(self._run("recent", count))]
 
     # everything ---------------------------------------------------------------
@@ -184,7 +184,7 @@ class RedisState:
     def reset(self, before_commit: Callable[[], object] | None = None) -> None:
         # The reset is one script that cannot fail halfway; the last step runs just before it,
         # so a failure there leaves everything as it was.
-        self._log.sync()  # the entries sent before go with the rest
+        self._log.sync()  # the entries added before go with the rest
         if before_commit is not None:
             before_commit()
         self._change("reset")
