@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, workers
 from .settings import SETTINGS, ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((settings.host, settings.port))
+        workers.bind(sock, (settings.host, settings.port), settings.workers)
         # Listen before the banner says so: a client that starts on the banner is queued by the
         # kernel until the loop accepts, never refused.
         sock.listen(2048)
@@ -158,17 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_banner(settings, port, demo_keys), flush=True)
         _serve(app, settings, sock)
     else:
-        from .workers import run_workers
 
-        def work() -> None:
+        def work(worker_sock: socket.socket) -> None:
             worker_app = create_app(settings)
             gc.collect()
             gc.freeze()
-            _serve(worker_app, settings, sock)
+            _serve(worker_app, settings, worker_sock)
 
         app.services.store.state.close()  # each worker opens its own connection to the state
+        sockets = workers.listeners(sock, settings.workers)
         print(_banner(settings, port, demo_keys) + f"\n  {settings.workers} worker processes.", flush=True)
-        if run_workers(sock, settings.workers, work) != 0:
+        if workers.run_workers(sockets, work) != 0:
             print("mock-server: error: a worker stopped; the others were stopped too", file=sys.stderr)
             return 1
     print("org-billing-mock stopped.", flush=True)

@@ -8,8 +8,8 @@ depend on them carry what was read and fail when it has changed.
 
 The interface is synchronous: the in-memory backend answers in a few hundred
 nanoseconds and SQLite in WAL mode in tens of microseconds, both faster than an
-``await``. A Redis backend needs a client on the event loop, so adding one
-makes these methods ``async`` (docs/state.md).
+``await``; the Redis backend answers the reads of every request from what its
+process keeps, and sends log entries without waiting (docs/state.md).
 """
 
 from __future__ import annotations

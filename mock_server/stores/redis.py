@@ -1,11 +1,16 @@
 """The Redis state: shared by every mock-server process that names the same server and namespace.
 
-Every method is one Lua script (EVALSHA), which Redis runs alone: a compare-and-set
-of an organization, paying a session once, the session cap, the log with its trim.
+Every change is one Lua script, which Redis runs alone: a compare-and-set of an
+organization, paying a session once, the session cap, the log with its trim.
 Keys are ``mock:{namespace}:{generation}:...``; a reset increments the generation
 (``mock:{namespace}:gen``) in the same script that drops the old keys (UNLINK frees
 them off the main thread), so it is one step whatever was stored. Values are JSON
 with sorted keys, so a compare-and-set compares strings.
+
+What every request reads (organizations, sticky scenarios, the clock's offset) is
+kept in this process until Redis says it changed (:mod:`.redis_cache`), and log
+entries are sent without waiting for an answer (:mod:`.redis_log`): a request
+that changes nothing makes no round trip to Redis.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import orjson
 import redis
 
 from .base import MAX_SESSIONS, REQUEST_LOG_SIZE, Completion, Organization
+from .redis_cache import TrackedReads
+from .redis_log import LogWriter
 
 __all__ = ["RedisState"]
 
@@ -60,11 +67,10 @@ return 'paid'""",
     "set_sticky": """
 if ARGV[2] == '' then return redis.call('HDEL', p .. 'sticky', ARGV[1]) end
 return redis.call('HSET', p .. 'sticky', ARGV[1], ARGV[2])""",
-    "clock": "return redis.call('GET', p .. 'clock')",
     "advance": "return redis.call('INCRBY', p .. 'clock', ARGV[1])",
     "log": """
-redis.call('LPUSH', p .. 'log', ARGV[1])
-return redis.call('LTRIM', p .. 'log', 0, tonumber(ARGV[2]) - 1)""",
+redis.call('LPUSH', p .. 'log', unpack(ARGV, 2))
+return redis.call('LTRIM', p .. 'log', 0, tonumber(ARGV[1]) - 1)""",
     "recent": "return redis.call('LRANGE', p .. 'log', 0, tonumber(ARGV[1]) - 1)",
     "reset": f"""
 local names = {{{", ".join(f"'{name}'" for name in _KEYS)}}}
@@ -95,18 +101,27 @@ class RedisState:
         self._client = client
         self._prefix = f"mock:{namespace}"
         self._scripts = {name: client.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()}
+        self._reads = TrackedReads(client.connection_pool, self._prefix)
+        self._log = LogWriter(client.connection_pool, _PRELUDE + _SCRIPTS["log"], self._prefix, log_size)
 
     def _run(self, name: str, *args: Any) -> Any:
         return self._scripts[name](keys=[self._prefix], args=args)
 
+    def _change(self, name: str, *args: Any) -> Any:
+        """Run the script ``name``, then drop what this process kept: it may be what the script changed."""
+        try:
+            return self._run(name, *args)
+        finally:
+            self._reads.forget()
+
     # organizations ------------------------------------------------------------
 
     def organization(self, organization_id: str) -> Organization | None:
-        body = self._run("get", "org", organization_id)
-        return None if body is None else orjson.loads(body)
+        organization: Organization | None = self._reads.read("org", organization_id, orjson.loads)
+        return organization
 
     def swap_organization(self, organization_id: str, expected: Organization | None, new: Organization) -> bool:
-        return bool(self._run("swap", organization_id, _expected(expected), _dump(new)))
+        return bool(self._change("swap", organization_id, _expected(expected), _dump(new)))
 
     # checkout sessions --------------------------------------------------------
 
@@ -129,39 +144,39 @@ class RedisState:
     def complete_session(
         self, session: dict[str, Any], organization_id: str, expected: Organization | None, new: Organization
     ) -> Completion:
-        done = self._run("complete", session["id"], _dump(session), organization_id, _expected(expected), _dump(new))
+        done = self._change("complete", session["id"], _dump(session), organization_id, _expected(expected), _dump(new))
         completion: Completion = done.decode()
         return completion
 
     # sticky scenarios ---------------------------------------------------------
 
     def sticky(self, organization_id: str) -> int | None:
-        status = self._run("get", "sticky", organization_id)
-        return None if status is None else int(status)
+        return self._reads.read("sticky", organization_id, int)
 
     def stickies(self) -> dict[str, int]:
         flat = self._run("all", "sticky")
         return dict(sorted((name.decode(), int(status)) for name, status in zip(flat[::2], flat[1::2], strict=True)))
 
     def set_sticky(self, organization_id: str, status: int | None) -> None:
-        self._run("set_sticky", organization_id, "" if status is None else status)
+        self._change("set_sticky", organization_id, "" if status is None else status)
 
     # the clock's offset -------------------------------------------------------
 
     def clock_offset(self) -> dt.timedelta:
-        return dt.timedelta(microseconds=int(self._run("clock") or 0))
+        return dt.timedelta(microseconds=self._reads.read("clock", None, int) or 0)
 
     def advance_clock(self, delta: dt.timedelta) -> None:
-        self._run("advance", delta // dt.timedelta(microseconds=1))
+        self._change("advance", delta // dt.timedelta(microseconds=1))
 
     # the request log ----------------------------------------------------------
 
     def log(self, entry: dict[str, Any]) -> None:
-        self._run("log", _dump(entry), self._log_size)
+        self._log.add(_dump(entry))
 
     def recent(self, count: int) -> list[dict[str, Any]]:
         if count <= 0:
             return []
+        self._log.sync()  # every entry this process added is in the log
         return [orjson.loads(body) for body in reversed(self._run("recent", count))]
 
     # everything ---------------------------------------------------------------
@@ -169,9 +184,12 @@ class RedisState:
     def reset(self, before_commit: Callable[[], object] | None = None) -> None:
         # The reset is one script that cannot fail halfway; the last step runs just before it,
         # so a failure there leaves everything as it was.
+        self._log.sync()  # the entries added before go with the rest
         if before_commit is not None:
             before_commit()
-        self._run("reset")
+        self._change("reset")
 
     def close(self) -> None:
+        self._reads.close()
+        self._log.close()
         self._client.close()
