@@ -13,6 +13,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import field
 from importlib import resources
@@ -163,6 +164,17 @@ def _optional_path(name: str, raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _ca_file(name: str, raw: str) -> Path | None:
+    """A file of PEM certificates that Python's ssl module reads."""
+    if not raw:
+        return None
+    try:
+        ssl.create_default_context(cafile=raw)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw} ({exc})") from None
+    return Path(raw)
+
+
 def _workers(name: str, raw: str) -> int:
     workers: int = _whole_number()(name, raw)
     if not 1 <= workers <= 64:
@@ -259,13 +271,26 @@ class Settings:
     proxy_timeout: int = field(
         default=10, metadata=_row(_seconds, "with --proxy: seconds to connect to the deployment, and for its answer")
     )
+    proxy_ca_file: Path | None = field(
+        default=None,
+        metadata=_row(
+            _ca_file,
+            "with --proxy: PEM certificates to trust for the deployment, besides the system's (an internal CA)",
+            shown="none",
+        ),
+    )
     record: Path | None = field(
         default=None,
         metadata=_row(_optional_path, "with --proxy: write the answers seen as fixtures in this folder", shown="none"),
     )
 
     def __post_init__(self) -> None:
-        for name, value in (("--proxy-strict", self.proxy_strict), ("--record", self.record)):
+        needs_proxy = (
+            ("--proxy-strict", self.proxy_strict),
+            ("--proxy-ca-file", self.proxy_ca_file),
+            ("--record", self.record),
+        )
+        for name, value in needs_proxy:
             if value and self.proxy is None:
                 raise ConfigError(f"{name} needs --proxy URL (MOCK_SERVER_PROXY): it acts on a deployment's answers")
         if self.workers > 1 and self.state == "memory":

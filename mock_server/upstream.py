@@ -69,6 +69,10 @@ class Upstream:
         self.timeout = settings.proxy_timeout
         self.strict = settings.proxy_strict
         self.judge = judge
+        self.tls: ssl.SSLContext | bool = True  # the system's certificates
+        if settings.proxy_ca_file is not None:
+            self.tls = ssl.create_default_context()
+            self.tls.load_verify_locations(cafile=settings.proxy_ca_file)
         self._client: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -80,7 +84,7 @@ class Upstream:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             self._client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=60),
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=60, ssl=self.tls),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 auto_decompress=False,  # the body goes back as the deployment sent it
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),  # only what the caller sent

@@ -7,6 +7,7 @@ import base64
 import gc
 import json
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -34,12 +35,24 @@ MOCK = "http://127.0.0.1:8080"
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port, until the block ends: its base URL."""
+def serving(app: Any, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, until the block ends: its base URL.
+
+    ``tls``: a certificate and its key, for https.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets NODELAY
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    config = uvicorn.Config(app, loop="asyncio", log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    certificate, key = (str(tls[0]), str(tls[1])) if tls else (None, None)
+    config = uvicorn.Config(
+        app,
+        loop="asyncio",
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        ssl_certfile=certificate,
+        ssl_keyfile=key,
+    )
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(sockets=[sock]),), daemon=True)
@@ -48,7 +61,7 @@ def serving(app: Any) -> Iterator[str]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(10)
@@ -263,6 +276,38 @@ def test_a_tls_failure_is_a_502_naming_the_deployment() -> None:
         answer = client.get("/account/organization", headers=ALPHA)
     assert answer.status_code == 502
     assert (answer.json()["error"]["provider"], answer.json()["error"]["providerCode"]) == ("127.0.0.1", "tls_error")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (what an internal CA gives a staging deployment) and its key."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=staging.test",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_an_https_deployment_is_proxied_when_its_certificate_is_trusted(certificate: tuple[Path, Path]) -> None:
+    with serving(create_faulty_app(), tls=certificate) as upstream:
+        with proxy_to(upstream) as client:
+            untrusted = client.get("/account/organization", headers=ALPHA)
+        with proxy_to(upstream, proxy_ca_file=certificate[0]) as client:
+            trusted = client.get("/account/organization", headers=ALPHA)
+    assert untrusted.status_code == 502 and untrusted.json()["error"]["providerCode"] == "tls_error"
+    assert trusted.status_code == 200 and "x-contract-violation" not in trusted.headers
+
+
+@pytest.mark.parametrize("content", ["", "not a certificate"])
+def test_a_ca_file_that_is_not_one_stops_start_up(tmp_path: Path, content: str) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(content)
+    environ = {"MOCK_SERVER_PROXY": "https://staging.test", "MOCK_SERVER_PROXY_CA_FILE": str(ca_file)}
+    with pytest.raises(ConfigError, match="MOCK_SERVER_PROXY_CA_FILE must be a readable file of PEM certificates"):
+        Settings.from_env(environ)
 
 
 def test_a_frontend_gets_the_mocks_cors_and_can_read_the_verdict() -> None:
