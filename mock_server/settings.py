@@ -293,6 +293,11 @@ class Settings:
         for name, value in needs_proxy:
             if value and self.proxy is None:
                 raise ConfigError(f"{name} needs --proxy URL (MOCK_SERVER_PROXY): it acts on a deployment's answers")
+        if self.record is not None and self.workers > 1:
+            raise ConfigError(
+                f"--record with --workers {self.workers}: one process writes a recording; "
+                "record with one worker, then serve the folder with as many as you like"
+            )
         if self.workers > 1 and self.state == "memory":
             raise ConfigError(
                 f"--workers {self.workers} (MOCK_SERVER_WORKERS) needs a shared --state, sqlite:///PATH or "

@@ -415,11 +415,18 @@ def test_recorded_answers_load_and_serve_without_the_real_secrets(tmp_path: Path
     [
         ({"proxy_strict": True}, "--proxy-strict"),
         ({"record": Path("recorded")}, "--record"),
+        ({"proxy_ca_file": Path("ca.pem")}, "--proxy-ca-file"),
     ],
 )
 def test_proxy_settings_need_a_proxy(settings: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings(**settings)
+
+
+def test_one_process_records() -> None:
+    """Workers writing one folder would lose each other's updates."""
+    with pytest.raises(ConfigError, match="--record with --workers 2: one process writes a recording"):
+        Settings(proxy="http://127.0.0.1:9", record=Path("recorded"), workers=2, state="sqlite:///tmp/x.db")
 
 
 def test_the_cli_proxies_on_a_real_socket() -> None:
