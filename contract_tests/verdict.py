@@ -102,6 +102,15 @@ def shipped() -> Verdict:
     return Verdict()
 
 
+def _unshaped(operation: Any, kind: str | None, body_sent: bool) -> bool:
+    """A request of a shape the document does not give (a body of a media type the operation does not take):
+    what its answer should be the document does not say, as Schemathesis skips its request-shape probes."""
+    if not body_sent:
+        return False
+    media_type = (kind or "").partition(";")[0].strip().lower()
+    return media_type not in {body.media_type.lower() for body in operation.body}
+
+
 def judge(
     method: str,
     path: str,
@@ -111,18 +120,24 @@ def judge(
     response_headers: Iterable[tuple[str, str]],
     response_body: bytes,
     *,
+    body_sent: bool | None = None,
     verdict: Verdict | None = None,
 ) -> list[Violation]:
     """The violations of one exchange (``verdict``: the shipped document's by default).
 
-    ``request_headers`` with lower-case names; none for an operation the document does not give.
+    ``request_headers`` with lower-case names; ``request_body`` parsed (None: none, or not JSON);
+    ``body_sent``: whether the request had a body (default: ``request_body`` is not None).
+    None for an operation the document does not give.
     """
     verdict = verdict or shipped()
     found = verdict.operations.get((method.upper(), path))
     if found is None:
         return []
     operation, context, sent = found
-    kind = request_headers.get("content-type") if request_body is not None else None
+    kind = request_headers.get("content-type")
+    if _unshaped(operation, kind, request_body is not None if body_sent is None else body_sent):
+        return []
+    kind = kind if request_body is not None else None
     case = operation.Case(body=request_body, media_type=kind) if request_body is not None else operation.Case()
     headers: dict[str, list[str]] = {}
     for name, value in response_headers:

@@ -108,7 +108,9 @@ class _Forward:
             if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value):
                 state.tracking_id = value.decode("ascii")
         try:
-            violations = upstream.judge(self.method, self.path, texts, request_body, status, returned, content)
+            violations = upstream.judge(
+                self.method, self.path, texts, request_body, status, returned, content, body_sent=bool(body)
+            )
         except Exception:  # a bug in a check must not cost the caller the deployment's answer
             logger.exception(
                 "the answer to %s %s could not be judged, trackingId=%s", self.method, self.path, state.tracking_id

@@ -355,7 +355,7 @@ def test_the_mock_keeps_its_own_routes_in_proxy_mode() -> None:
 def test_a_verdict_that_fails_lets_the_answer_through(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(*args: Any) -> list[Any]:
+    def broken(*args: Any, **kwargs: Any) -> list[Any]:
         raise RuntimeError("a bug in a check")
 
     monkeypatch.setattr("mock_server.app.load_judge", lambda: broken)

@@ -61,7 +61,7 @@ def test_the_reference_contract_gives_401_no_body() -> None:
     body = b'{"message":"Unauthorized"}'
     headers = [("content-type", "application/json")]
     assert judge("GET", "/account/organization", {}, None, 401, headers, body) == []
-    found = judge("POST", "/billing", {}, URLS, 400, headers, body)
+    found = judge("POST", "/billing", {"content-type": "application/json"}, URLS, 400, headers, body)
     assert [violation.check for violation in found] == ["response_schema_conformance", "error_body_documented"]
 
 
@@ -89,6 +89,22 @@ def test_throttling_is_not_a_violation(status: int, headers: list[tuple[str, str
 def test_an_unthrottled_503_is_judged() -> None:
     found = judge("GET", "/account/organization", {}, None, 503, [("content-type", "text/plain")], b"down")
     assert [violation.check for violation in found] == ["status_code_conformance"]
+
+
+@pytest.mark.parametrize("kind", ["text/plain", None, "application/x-www-form-urlencoded"])
+def test_a_request_of_a_shape_the_document_does_not_give_is_not_judged(kind: str | None) -> None:
+    """The document says nothing of the answer to a body it does not take (Schemathesis skips such probes)."""
+    headers = {"content-type": kind} if kind else {}
+    answer = [("content-type", "application/json")]
+    body = b'{"trackingId": "t", "error": {"code": "unsupported_media_type"}}'
+    assert judge("POST", "/billing", headers, None, 415, answer, body, body_sent=True) == []
+
+
+def test_a_json_request_answered_with_an_undocumented_status_is_judged() -> None:
+    headers = {"content-type": "application/json; charset=utf-8"}
+    answer = [("content-type", "application/json")]
+    found = judge("POST", "/billing", headers, URLS, 415, answer, b"{}", body_sent=True)
+    assert "status_code_conformance" in {violation.check for violation in found}
 
 
 def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
