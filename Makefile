@@ -40,7 +40,7 @@ typecheck: $(STAMP) ## mypy on mock_server and contract_tests
 
 check: lint typecheck ## lint and typecheck, no tests
 
-test: lint typecheck chromium redis wheelhouse ## lint, typecheck, then every test (pytest ARGS)
+test: lint typecheck chromium redis openssl wheelhouse ## lint, typecheck, then every test (pytest ARGS)
 	$(BIN)/python -m pytest $(ARGS)
 
 # tests/test_wheel.py builds the wheel and installs it into fresh virtualenvs, offline, from these.
@@ -62,6 +62,14 @@ redis: ## install Debian's redis-server for the Redis state tests when missing
 		echo "Installing Debian's redis-server for the Redis state tests..."; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+# The proxy's TLS test makes a certificate with Debian's openssl; installed with apt-get when missing.
+.PHONY: openssl
+openssl: ## install Debian's openssl for the proxy's TLS test when missing
+	@command -v openssl >/dev/null || { \
+		echo "Installing Debian's openssl for the proxy's TLS test..."; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 
 # The browser tests drive Debian's chromium (Playwright's Python package is
 # launched on it; no browser download). Installed with apt-get when missing.

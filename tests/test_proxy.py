@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gc
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -281,6 +282,8 @@ def test_a_tls_failure_is_a_502_naming_the_deployment() -> None:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (what an internal CA gives a staging deployment) and its key."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is missing: `make openssl` installs Debian's")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
