@@ -23,7 +23,7 @@ from .origins import HostAllowlist
 from .services import Services
 from .state import RequestState, attach, request_state
 
-__all__ = ["Cors", "MockServer", "dispatch", "header", "header_text", "replay", "send_error"]
+__all__ = ["Cors", "MockServer", "dispatch", "header", "header_text", "read_body", "replay", "send_error"]
 
 logger = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__mock__"
@@ -149,6 +149,19 @@ async def _read_limited(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (already within the size limit :class:`MockServer` enforces)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

@@ -25,6 +25,7 @@ from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
+from .asgi import read_body
 from .errors import ContractViolation
 from .services import Services
 from .state import request_state
@@ -59,15 +60,6 @@ def _returned_headers(raw: Any) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 def _parsed(raw: bytes) -> Any:
     try:
         return orjson.loads(raw) if raw else None
@@ -81,7 +73,7 @@ class _Forward:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         upstream = self.upstream
-        body = await _read_body(receive)
+        body = await read_body(receive)
         sent = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"] if name in FORWARDED
         ]

@@ -19,7 +19,7 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .asgi import header_text, replay
+from .asgi import header_text, read_body, replay
 from .errors import InvalidJson, UnsupportedMediaType, ValidationFailed
 from .schemas import Check, compile_schema
 from .state import request_state
@@ -39,18 +39,6 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), found
 
 
-async def _read(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
 class _Body:
     def __init__(self, operation: AbstractOperation, next_app: ASGIApp) -> None:
         self.next_app = next_app
@@ -67,7 +55,7 @@ class _Body:
             raise UnsupportedMediaType(f"The request body must be {expected}, not {kind}.")
         if parameters.get("charset", "utf-8").lower() != "utf-8":
             raise UnsupportedMediaType(f"The request body must be UTF-8, not {parameters['charset']}.")
-        raw = await _read(receive)
+        raw = await read_body(receive)
         if not raw:
             if self.required:
                 raise ValidationFailed("The request body is required: send a JSON object.")
