@@ -24,7 +24,7 @@ from .errors import InvalidCredentials, MalformedCredentials, MissingCredentials
 from .state import request_state
 from .store import OrganizationStore
 
-__all__ = ["Security", "credentials"]
+__all__ = ["Security", "basic_pair", "credentials"]
 
 Lookup = Callable[[str], "str | None"]
 """The credential (after the scheme name) -> the organization id, or None if unknown."""
@@ -44,13 +44,19 @@ def credentials(authorization: str | None) -> tuple[str, str] | None:
     return scheme.lower(), value
 
 
+def basic_pair(value: str) -> tuple[str, str]:
+    """``(username, password)`` of a Basic credential's value; :class:`MalformedCredentials` when it is not
+    base64 of ``username:password``."""
+    try:
+        username, password = base64.b64decode(value, validate=True).decode("latin-1").split(":", 1)
+    except (binascii.Error, ValueError):
+        raise MalformedCredentials() from None
+    return username, password
+
+
 def _lookups(store: OrganizationStore) -> dict[str, Lookup]:
     def basic(value: str) -> str | None:
-        try:
-            username, password = base64.b64decode(value, validate=True).decode("latin-1").split(":", 1)
-        except (binascii.Error, ValueError):
-            raise MalformedCredentials() from None
-        return store.by_basic(username, password)
+        return store.by_basic(*basic_pair(value))
 
     return {"bearer": store.by_api_key, "basic": basic}
 

@@ -11,8 +11,6 @@ extra to install; :func:`open_recording` opens ``--record DIR`` (:mod:`mock_serv
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .auth import credentials
+from .auth import basic_pair, credentials
 from .errors import MalformedCredentials, ProviderError
 from .services import Recorder
 from .settings import ConfigError, Settings
@@ -131,15 +129,9 @@ def credential(authorization: str | None) -> tuple[str, str | tuple[str, str]] |
     """``("bearer", key)`` or ``("basic", (client_id, secret))`` from an Authorization header, or None."""
     try:
         found = credentials(authorization)
+        if found is None or found[0] not in ("bearer", "basic"):
+            return None
+        scheme, value = found
+        return (scheme, value) if scheme == "bearer" else (scheme, basic_pair(value))
     except MalformedCredentials:
         return None
-    if found is None:
-        return None
-    scheme, value = found
-    if scheme == "bearer":
-        return scheme, value
-    try:
-        client_id, _, secret = base64.b64decode(value, validate=True).decode("latin-1").partition(":")
-    except (binascii.Error, ValueError):
-        return None
-    return (scheme, (client_id, secret)) if scheme == "basic" else None
