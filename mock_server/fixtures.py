@@ -15,7 +15,7 @@ import yaml
 from .settings import ConfigError
 from .spec import ApiSpec
 
-__all__ = ["FixtureError", "Price", "Tenant", "load_prices", "load_tenants", "TIER_CHANNELS"]
+__all__ = ["FixtureError", "Price", "Tenant", "load_prices", "load_tenants", "read_entries", "TIER_CHANNELS"]
 
 TIER_CHANNELS = {
     "message": ("EMAIL", "INAPP_WEB", "WEB_PUSH", "PUSH", "SLACK"),
@@ -57,7 +57,8 @@ class Tenant:
         return str(self.organization["organizationId"])
 
 
-def _read_list(path: Path) -> list[Any]:
+def read_entries(path: Path) -> list[Any]:
+    """The entries of a fixture file: a YAML list (:class:`FixtureError` naming the file otherwise)."""
     try:
         with path.open(encoding="utf-8") as handle:
             data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
@@ -81,7 +82,7 @@ def _require(path: Path, index: int, entry: Any, keys: tuple[str, ...]) -> None:
 def load_prices(directory: Path) -> dict[str, Price]:
     path = directory / "prices.yaml"
     prices: dict[str, Price] = {}
-    for index, entry in enumerate(_read_list(path)):
+    for index, entry in enumerate(read_entries(path)):
         _require(path, index, entry, ("id", "tier", "name", "amount", "currency", "caps"))
         if entry["tier"] not in TIER_CHANNELS:
             raise FixtureError(f"{path}: price {entry['id']!r} has tier {entry['tier']!r}; use message or budget")
@@ -108,7 +109,7 @@ def load_tenants(directory: Path, spec: ApiSpec) -> list[Tenant]:
     validator = spec.validator("BillingResponse")
     tenants: list[Tenant] = []
     seen: set[str] = set()
-    for index, entry in enumerate(_read_list(path)):
+    for index, entry in enumerate(read_entries(path)):
         _require(path, index, entry, ("apiKey", "clientId", "clientSecret", "organization"))
         organization = entry["organization"]
         errors = sorted(validator.iter_errors(organization), key=lambda error: list(error.path))

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .fixtures import FixtureError, Price, load_prices, load_tenants
+from .fixtures import FixtureError, Price, load_prices, load_tenants, read_entries
 from .settings import DEFAULT_FIXTURES
 from .spec import ApiSpec
 
@@ -60,14 +60,6 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
-def _entries(path: Path) -> list[dict[str, Any]]:
-    """The entries of a file the fixture loaders accepted (none if it is not there)."""
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as handle:
-        return list(yaml.safe_load(handle) or [])
-
-
 def _cell(text: str) -> str:
     """Text for a Markdown table cell."""
     return text.replace("|", "\\|")
@@ -100,9 +92,12 @@ class RecordingFiles:
         if prices.exists():
             load_prices(folder)
         self.catalog: dict[str, Price] = load_prices(DEFAULT_FIXTURES)
-        self.entries = {entry["organization"]["organizationId"]: entry for entry in _entries(organizations)}
+        self.entries = {
+            entry["organization"]["organizationId"]: entry
+            for entry in (read_entries(organizations) if organizations.exists() else [])
+        }
         shipped = prices if prices.exists() else DEFAULT_FIXTURES / "prices.yaml"
-        self.prices = {entry["id"]: entry for entry in _entries(shipped)}
+        self.prices = {entry["id"]: entry for entry in read_entries(shipped)}
         self._written = {name: text for name, text in self._render().items() if (folder / name).exists()}
         self.unwritten = False
         """A change is not on disk yet (a write failed): the next observation tries again."""
