@@ -25,6 +25,8 @@ from schemathesis import Response
 from schemathesis.checks import CHECKS, CheckContext, load_all_checks, run_checks
 from schemathesis.core.failures import Failure, FailureGroup
 
+from mock_server.validation import media_type  # the proxy's verdict: media types read as the mock reads them
+
 from . import document
 from .checks import Check, anniversary_date_is_a_date, error_body_documented, session_exactly_with_a_price
 from .throttle import retry_after
@@ -107,8 +109,7 @@ def _unshaped(operation: Any, kind: str | None, body_sent: bool) -> bool:
     what its answer should be the document does not say, as Schemathesis skips its request-shape probes."""
     if not body_sent:
         return False
-    media_type = (kind or "").partition(";")[0].strip().lower()
-    return media_type not in {body.media_type.lower() for body in operation.body}
+    return media_type(kind)[0] not in {body.media_type.lower() for body in operation.body}
 
 
 def judge(
