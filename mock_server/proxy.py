@@ -72,48 +72,24 @@ class _Forward:
         self.method, self.path, self.upstream, self.services = method, path, upstream, services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        upstream = self.upstream
         body = await read_body(receive)
         sent = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"] if name in FORWARDED
         ]
-        query = scope.get("query_string", b"")
-        url = upstream.base + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-        target = URL(url + ("?" + query.decode("latin-1") if query else ""), encoded=True)  # sent as the caller sent it
-        try:
-            async with upstream.client.request(
-                self.method,
-                target,
-                data=body or None,
-                headers=[*sent, _IDENTITY],
-                allow_redirects=False,
-            ) as answer:
-                status, raw_headers, content = answer.status, answer.raw_headers, await answer.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise upstream.failed(exc) from None
-        headers = _returned_headers(raw_headers)
-        request_body = _parsed(body)
-        texts = dict(sent)
-        returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+        status, headers, content = await self._exchange(scope, sent, body)
         state = request_state(scope)
         for name, value in headers:  # the deployment's trackingId names the request, in the log too
             if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value):
                 state.tracking_id = value.decode("ascii")
-        try:
-            violations = upstream.judge(
-                self.method, self.path, texts, request_body, status, returned, content, body_sent=bool(body)
-            )
-        except Exception:  # a bug in a check must not cost the caller the deployment's answer
-            logger.exception(
-                "the answer to %s %s could not be judged, trackingId=%s", self.method, self.path, state.tracking_id
-            )
-            violations = []
+        texts = dict(sent)
+        request_body = _parsed(body)
+        violations = self._judged(texts, request_body, bool(body), status, headers, content, state.tracking_id)
         state.violations = [{"check": found.check, "message": found.message} for found in violations]
-        names = ", ".join(dict.fromkeys(found.check for found in violations))
-        if violations and upstream.strict:
+        if violations and self.upstream.strict:
             said = "; ".join(f"{found.check} ({found.message})" for found in violations)
             raise ContractViolation(f"The deployment's {status} answer breaks the contract: {said}"[:1000])
         if violations:
+            names = ", ".join(dict.fromkeys(found.check for found in violations))
             headers.append((b"x-contract-violation", names.encode()))
         if 200 <= status < 300:
             data = _parsed(content)
@@ -123,6 +99,44 @@ class _Forward:
         headers.append((b"content-length", str(len(content)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+    async def _exchange(
+        self, scope: Scope, sent: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The deployment's status, the headers the caller gets, and the body; a 502 when it fails."""
+        upstream = self.upstream
+        query = scope.get("query_string", b"")
+        url = upstream.base + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        target = URL(url + ("?" + query.decode("latin-1") if query else ""), encoded=True)  # sent as the caller sent it
+        try:
+            async with upstream.client.request(
+                self.method, target, data=body or None, headers=[*sent, _IDENTITY], allow_redirects=False
+            ) as answer:
+                return answer.status, _returned_headers(answer.raw_headers), await answer.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise upstream.failed(exc) from None
+
+    def _judged(
+        self,
+        texts: dict[str, str],
+        request_body: Any,
+        body_sent: bool,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes,
+        tracking_id: str,
+    ) -> list[Any]:
+        """The verdict's violations; none, logged, when the verdict itself fails."""
+        returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+        try:
+            return self.upstream.judge(
+                self.method, self.path, texts, request_body, status, returned, content, body_sent=body_sent
+            )
+        except Exception:  # a bug in a check must not cost the caller the deployment's answer
+            logger.exception(
+                "the answer to %s %s could not be judged, trackingId=%s", self.method, self.path, tracking_id
+            )
+            return []
 
     def _record(self, authorization: str | None, request_body: Any, status: int, data: Any) -> None:
         """The answer into ``--record DIR``; a recording that fails is logged, the caller still gets the answer."""
