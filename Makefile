@@ -32,11 +32,11 @@ contract-time: $(STAMP) ## wall time of the contract suite's ci profile (budget 
 	$(BIN)/python scripts/time_contract_suite.py --runs 3
 
 lint: $(STAMP) ## ruff check and ruff format --check
-	$(BIN)/ruff check mock_server contract_tests tests scripts benchmarks
-	$(BIN)/ruff format --check mock_server contract_tests scripts benchmarks
+	$(BIN)/ruff check mock_server contract_tests billing_contract tests scripts benchmarks
+	$(BIN)/ruff format --check mock_server contract_tests billing_contract scripts benchmarks
 
-typecheck: $(STAMP) ## mypy on mock_server and contract_tests
-	$(BIN)/mypy mock_server contract_tests
+typecheck: $(STAMP) ## mypy on mock_server, contract_tests and billing_contract
+	$(BIN)/mypy mock_server contract_tests billing_contract
 
 check: lint typecheck ## lint and typecheck, no tests
 

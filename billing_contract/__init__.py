@@ -1,0 +1,6 @@
+"""What the mock and the contract suite both need, below both: it imports neither.
+
+``mock_server`` and ``contract_tests`` take what they share from here: the
+readers of untrusted input both use, and the contract's checks that judge one
+answer.
+"""
