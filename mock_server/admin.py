@@ -49,11 +49,13 @@ async def health(request: Request, services: Services) -> Response:
 
 
 async def reset(request: Request, services: Services) -> Response:
-    """Back to the fixtures; the answer is made first, so the reset is the last thing that happens."""
-    answer: Response = JSONResponse({"status": "reset", "organizations": len(services.store)})
+    """The request's sandbox back to the fixtures; the answer is made first, so the reset is the last thing
+    that happens."""
+    sandbox = await services.sandboxes.of_request(request)
+    answer: Response = JSONResponse({"status": "reset", "sandbox": sandbox.name, "organizations": len(services.store)})
     if browser.is_form(request):  # the dashboard's button
-        answer = RedirectResponse(browser.DASHBOARD, status_code=303)
-    services.reset()
+        answer = RedirectResponse(browser.dashboard_url(sandbox.name), status_code=303)
+    await services.reset(sandbox.name)
     return answer
 
 
@@ -63,7 +65,8 @@ async def recent_requests(request: Request, services: Services) -> Response:
     limit = parse_int(raw_limit, minimum=1, maximum=most)
     if limit is None:
         raise ValidationFailed(f"limit must be a whole number from 1 to {most}.")
-    entries = services.store.state.recent(limit)
+    sandbox = await services.sandboxes.of_request(request)
+    entries = await sandbox.recent(limit)
     return JSONResponse({"requests": entries[::-1]})
 
 

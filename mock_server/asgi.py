@@ -20,8 +20,10 @@ from .errors import ApiError, BodyTooLarge, HostNotAllowed, InternalError, Valid
 from .ids import new_tracking_id
 from .logs import log_request
 from .origins import HostAllowlist
+from .sandboxes import HEADER, check_name
 from .services import Services
 from .state import RequestState, attach, request_state
+from .stores import DEFAULT
 
 __all__ = ["Cors", "MockServer", "dispatch", "header", "header_text", "read_body", "replay", "send_error"]
 
@@ -42,6 +44,7 @@ async def send_error(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers()),
                 *headers,
             ],
         }
@@ -215,6 +218,8 @@ class MockServer:
                 )
             elif length is not None and length > limit:
                 await send_error(send_tracked, BodyTooLarge(f"The request body is over {limit} bytes."), tracking_id)
+            elif (named := header(scope, HEADER)) is not None and not await self._enter(named, state, send_tracked):
+                pass  # refused, in the error body
             elif length is None and _has_body(scope):
                 # A streamed body: read it here, within the limit, then replay it.
                 body = await _read_limited(receive, limit)
@@ -245,5 +250,16 @@ class MockServer:
                 "organizationId": state.organization_id,
                 "violations": state.violations,
             }
-            self.services.store.state.log(entry)
+            self.services.store.log(state.sandbox, entry)
             log_request(entry)
+
+    async def _enter(self, raw: bytes, state: RequestState, send: Send) -> bool:
+        """The sandbox ``X-Mock-Sandbox`` names, made on first use; False when refused (the answer is sent)."""
+        try:
+            state.sandbox = check_name(raw.decode("latin-1").strip())
+            await self.services.sandboxes.enter(state.sandbox)
+        except ApiError as error:
+            state.sandbox = DEFAULT
+            await send_error(send, error, state.tracking_id)
+            return False
+        return True

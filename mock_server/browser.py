@@ -22,11 +22,13 @@ from .numbers import parse_int
 from .pages import STYLESHEET, browser_errors, money, read_fields, render
 from .services import Services
 from .state import request_state
+from .stores import DEFAULT, REQUEST_LOG_SIZE
 
 __all__ = [
     "checkout_action",
     "checkout_page",
     "dashboard",
+    "dashboard_url",
     "hosted_checkout",
     "is_form",
     "set_sticky",
@@ -51,6 +53,11 @@ _UNLISTED_PREFIXES = ("/ui/", "/apple-touch-icon", "/.well-known/")
 """The dashboard itself and what browsers and the Swagger UI page ask for by themselves."""
 
 
+def dashboard_url(sandbox: str) -> str:
+    """The dashboard of ``sandbox``."""
+    return DASHBOARD if sandbox == DEFAULT else f"{DASHBOARD}?sandbox={sandbox}"
+
+
 def is_form(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded")
 
@@ -68,12 +75,11 @@ async def stylesheet(request: Request, services: Services) -> Response:
 
 @browser_errors()
 async def checkout_page(request: Request, services: Services) -> Response:
-    store = services.store
-    session = checkout.current(store, request.path_params["session_id"])
+    sandbox = await services.sandboxes.of_request(request)
+    session = await checkout.current(sandbox, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
-    organization = store.get(session["organizationId"])
-    prices = checkout.session_prices(store, session)
-    paid = organization.get("organizationType") == "paid"
+    organization = (await sandbox.get(session["organizationId"])).organization
+    prices = checkout.session_prices(services.store.prices, session)
     currencies = sorted({price.currency for price in prices})
     total = " + ".join(
         money(sum(price.amount for price in prices if price.currency == currency), currency) for currency in currencies
@@ -82,11 +88,18 @@ async def checkout_page(request: Request, services: Services) -> Response:
         "checkout.html",
         session=session,
         organization=organization,
-        lines=[{"price": price, "lower": paid and checkout.is_lower(organization, price)} for price in prices],
+        lines=[{"price": price} for price in prices],
         total=total,
         interval=prices[0].interval,
         success_url=checkout.success_url(session),
+        action=_here(request),
     )
+
+
+def _here(request: Request) -> str:
+    """The page's own path and query: where its forms post."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 @browser_errors()
@@ -95,16 +108,17 @@ async def checkout_action(request: Request, services: Services) -> Response:
 
     The answer is made before paying, so that a Pay either completes with its redirect or changes nothing.
     """
-    store = services.store
-    session = checkout.current(store, request.path_params["session_id"])
+    sandbox = await services.sandboxes.of_request(request)
+    session = await checkout.current(sandbox, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
     action = (await read_fields(request)).get("action")
     if action == "pay":
         answer = RedirectResponse(checkout.location(checkout.success_url(session)), status_code=303)
-        await checkout.pay(store, session["id"])
+        await checkout.pay(sandbox, session["id"])
         return answer
     if action == "cancel":
-        return RedirectResponse(checkout.location(checkout.cancel(store, session["id"])["cancelUrl"]), status_code=303)
+        cancelled = await checkout.cancel(sandbox, session["id"])
+        return RedirectResponse(checkout.location(cancelled["cancelUrl"]), status_code=303)
     raise ValidationFailed(
         f"action must be 'pay' or 'cancel', got {str(action)[:40]!r}.",
         fix="Use the Pay or Cancel button of the checkout page, or send action=pay / action=cancel.",
@@ -130,27 +144,28 @@ def sticky_statuses(services: Services) -> list[int]:
 @browser_errors(back_url=DASHBOARD)
 async def dashboard(request: Request, services: Services) -> Response:
     store = services.store
-    sticky = store.sticky
+    sandbox = await services.sandboxes.of_request(request)
+    sticky = await sandbox.stickies()
     rows = [
         {
             "tenant": tenant,
-            "org": store.get(tenant.organization_id),
+            "org": (await sandbox.get(tenant.organization_id)).organization,
             "sticky": sticky.get(tenant.organization_id),
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
     entries = [
         entry
-        for entry in reversed(services.request_log)
+        for entry in reversed(await sandbox.recent(REQUEST_LOG_SIZE))
         if entry["path"] not in _UNLISTED and not entry["path"].startswith(_UNLISTED_PREFIXES)
     ]
     return render(
         "dashboard.html",
-        now=format_timestamp(store.clock.now()),
+        now=format_timestamp(sandbox.now),
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
-        sessions=[checkout.as_of_now(store, session) for session in store.state.recent_sessions(SHOWN_SESSIONS)],
+        sessions=[checkout.as_of_now(sandbox.now, found) for found in await sandbox.recent_sessions(SHOWN_SESSIONS)],
         requests=entries[:SHOWN_REQUESTS],
         proxy=services.settings.proxy,
         proxy_strict=services.settings.proxy_strict,
@@ -183,8 +198,9 @@ async def set_sticky(request: Request, services: Services) -> Response:
             fix="Send organizationId of an organization listed on the dashboard.",
         )
     status = _sticky_status(fields.get("status"), sticky_statuses(services))
+    sandbox = await services.sandboxes.of_request(request)
     answer: Response = JSONResponse({"organizationId": organization_id, "status": status})
     if is_form(request):
-        answer = RedirectResponse(f"{DASHBOARD}#org-{organization_id}", status_code=303)
-    store.state.set_sticky(organization_id, status)
+        answer = RedirectResponse(f"{dashboard_url(sandbox.name)}#org-{organization_id}", status_code=303)
+    await sandbox.set_sticky(organization_id, status)
     return answer

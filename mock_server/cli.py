@@ -113,7 +113,7 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        app.services.store.state.close()
+        app.services.store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.freeze()
             _serve(worker_app, settings, worker_sock)
 
-        app.services.store.state.close()  # each worker opens its own connection to the state
+        app.services.store.close()  # each worker opens its own connection to the state
         sockets = workers.listeners(sock, settings.workers)
         print(_banner(settings, port, demo_keys) + f"\n  {settings.workers} worker processes.", flush=True)
         if workers.run_workers(sockets, work) != 0:

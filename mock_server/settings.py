@@ -10,6 +10,7 @@ malformed value stops start-up with a :class:`ConfigError` naming the flag or va
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -124,6 +125,19 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw)
 
 
+def redact_url(url: str) -> str:
+    """``url`` without its password (``redis://user:***@host``), cut to a readable length."""
+    try:
+        parts = urlsplit(url[:500])
+        password = parts.password
+    except ValueError:
+        return url[:80]
+    if password is None:
+        return url[:200]
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()[:200]
+
+
 def _state(name: str, raw: str) -> str:
     """``memory``, ``redis://...`` (checked when opened), or ``sqlite:///PATH`` in a folder that exists
     and can be written (mock_server.stores)."""
@@ -131,7 +145,8 @@ def _state(name: str, raw: str) -> str:
         return raw
     if not raw.startswith("sqlite:///") or raw == "sqlite:///":
         raise ConfigError(
-            f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see docs/state.md), got {raw[:80]!r}"
+            f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see docs/state.md), "
+            f"got {redact_url(raw)[:80]!r}"
         )
     path = Path(raw[len("sqlite:///") :])
     folder = path.parent
@@ -173,6 +188,32 @@ def _ca_file(name: str, raw: str) -> Path | None:
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw} ({exc})") from None
     return Path(raw)
+
+
+_DECIMAL = re.compile(r"\d{1,4}(\.\d{1,3})?")
+
+
+def _timeout(name: str, raw: str) -> float:
+    """Seconds, with up to three decimals, from 0.05 to 60."""
+    value = float(raw) if _DECIMAL.fullmatch(raw.strip()) else None
+    if value is None or not 0.05 <= value <= 60:
+        raise ConfigError(f"{name} must be a number of seconds from 0.05 to 60 (such as 2 or 0.5), got {raw[:40]!r}")
+    return value
+
+
+def _instant(name: str, raw: str) -> dt.datetime | None:
+    """An ISO 8601 date-time with its offset (``2026-01-01T00:00:00Z``), from year 1970 to 9000."""
+    if not raw:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw.strip()) if len(raw) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not 1970 <= moment.year <= 9000:
+        raise ConfigError(
+            f"{name} must be a date-time with its UTC offset, such as 2026-01-01T00:00:00Z, got {raw[:40]!r}"
+        )
+    return moment.astimezone(dt.UTC)
 
 
 def _workers(name: str, raw: str) -> int:
@@ -252,6 +293,30 @@ class Settings:
         ),
     )
 
+    state_timeout: float = field(
+        default=2.0,
+        metadata=_row(
+            _timeout,
+            "seconds a request waits for a busy or unreachable sqlite/redis --state before it answers 503",
+        ),
+    )
+    sandbox_ttl: int = field(
+        default=3600,
+        metadata=_row(_whole_number(31 * 86400), "seconds a named sandbox may stay idle before it is dropped"),
+    )
+    max_sandboxes: int = field(
+        default=10_000,
+        metadata=_row(_whole_number(1_000_000), "most named sandboxes at once; past it 429 sandbox_limit_reached"),
+    )
+    clock_start: dt.datetime | None = field(
+        default=None,
+        metadata=_row(
+            _instant,
+            "freeze the clock at this date-time (it then moves only when advanced): runs repeat to the byte",
+            shown="real time",
+        ),
+    )
+
     workers: int = field(
         default=1,
         metadata=_row(_workers, "processes serving the one port; more than 1 needs a shared --state (sqlite or redis)"),
@@ -298,6 +363,8 @@ class Settings:
                 f"--record with --workers {self.workers}: one process writes a recording; "
                 "record with one worker, then serve the folder with as many as you like"
             )
+        if self.sandbox_ttl < 1:
+            raise ConfigError("--sandbox-ttl (MOCK_SERVER_SANDBOX_TTL) must be at least 1 second")
         if self.workers > 1 and self.state == "memory":
             raise ConfigError(
                 f"--workers {self.workers} (MOCK_SERVER_WORKERS) needs a shared --state, sqlite:///PATH or "
