@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,23 +29,25 @@ __all__ = ["BillingMock", "billing_mock", "billing_mock_settings", "serve"]
 
 T = TypeVar("T")
 WAIT_SECONDS = 30.0
-"""The longest wait for the mock to start, to carry out a control call, or to stop."""
+"""The longest wait for the mock to start, or to carry out a control call."""
+STOP_SECONDS = 1
+"""How long the mock lets requests still in flight finish when the test session ends."""
 
 
 class BillingMock:
-    """The running mock: its ``url``, and the controls a test needs between calls."""
+    """The running mock: its ``url``, and the controls a test needs between calls (on the default sandbox)."""
 
     def __init__(self, url: str, app: MockServer, loop: asyncio.AbstractEventLoop) -> None:
         self.url = url
         self.app = app
         self._loop = loop
 
-    def _on_server(self, action: Callable[[], T]) -> T:
+    def _on_server(self, action: Callable[[], Awaitable[T]]) -> T:
         """Run ``action`` on the server's event loop, between requests, and return what it returns."""
 
         async def run() -> T:
             await asyncio.sleep(0)  # let a request that has just answered finish its bookkeeping
-            return action()
+            return await action()
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=WAIT_SECONDS)
 
@@ -55,18 +57,20 @@ class BillingMock:
 
     def now(self) -> dt.datetime:
         """The mock's clock."""
-        return self._on_server(self.app.services.store.clock.now)
+
+        async def now() -> dt.datetime:
+            return (await self.app.services.store.sandbox()).now
+
+        return self._on_server(now)
 
     def advance_clock(self, delta: dt.timedelta | float) -> dt.datetime:
         """Move the mock's clock forward by ``delta`` (a timedelta, or seconds); the new time."""
         step = delta if isinstance(delta, dt.timedelta) else dt.timedelta(seconds=delta)
         if step < dt.timedelta():
             raise ValueError(f"the mock's clock only moves forward, got {step}")
-        clock = self.app.services.store.clock
 
-        def advance() -> dt.datetime:
-            clock.advance(step)
-            return clock.now()
+        async def advance() -> dt.datetime:
+            return await (await self.app.services.store.sandbox()).advance(step)
 
         return self._on_server(advance)
 
@@ -81,12 +85,15 @@ class BillingMock:
         if status is not None and (isinstance(status, bool) or status not in allowed):
             raise ValueError(f"status must be one of {', '.join(map(str, allowed))} or None, got {status!r}")
 
-        self._on_server(lambda: services.store.state.set_sticky(organization_id, status))
+        async def set_sticky() -> None:
+            await (await services.store.sandbox()).set_sticky(organization_id, status)
+
+        self._on_server(set_sticky)
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first: trackingId, time, method, path, status, durationMs, organizationId
         and violations (with --proxy)."""
-        return self._on_server(lambda: [dict(entry) for entry in self.app.services.request_log])
+        return self._on_server(self.app.services.request_log)
 
 
 @contextmanager
@@ -107,7 +114,15 @@ def serve(settings: Settings | None = None) -> Iterator[BillingMock]:
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((settings.host, settings.port))
     sock.listen(128)
-    config = uvicorn.Config(app, loop="asyncio", ws="none", log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        loop="asyncio",
+        ws="none",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=STOP_SECONDS,  # a request still in flight (Prefer: delay=60000) is cut off
+    )
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(
@@ -128,6 +143,7 @@ def serve(settings: Settings | None = None) -> Iterator[BillingMock]:
         sock.close()
         if not thread.is_alive():
             loop.close()
+            app.services.store.close()
 
 
 @pytest.fixture(scope="session")

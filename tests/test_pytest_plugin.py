@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 
+import httpx
 import pytest
 
+from mock_server.pytest_plugin import serve
+
 pytest_plugins = ["pytester"]
+PAID = {"Authorization": "Bearer sk_test_paid_org"}
 
 # The project under test keeps warnings as errors, as this one does: the plugin must not trip them.
 INI = """
@@ -136,3 +142,23 @@ def test_without_the_plugin_there_is_no_fixture(other_project: pytest.Pytester) 
     result = other_project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'billing_mock' not found*"])
+
+
+@pytest.mark.socket
+def test_the_mock_stops_at_once_though_a_request_is_still_in_flight() -> None:
+    answers: list[httpx.Response | Exception] = []
+
+    def slow_request(url: str) -> None:
+        try:
+            answers.append(httpx.get(url, headers={"Prefer": "delay=60000", **PAID}, timeout=90))
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    with serve() as mock:
+        slow = threading.Thread(target=slow_request, args=(f"{mock.url}/account/organization",), daemon=True)
+        slow.start()
+        time.sleep(0.5)  # the request is in the mock, waiting out its delay
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5  # not the request's 60 s, nor a 30 s wait
+    slow.join(10)
+    assert answers and not slow.is_alive()
