@@ -118,7 +118,7 @@ class PriceNotFound(ApiError):
     status_code = 400
     code = "price_not_found"
     default_message = "No price with that id."
-    fix = "Use a price id from the price catalog (docs/guide.md, Prices)."
+    fix = "Use a price id from the price catalog (mock-server --docs guide, section Prices)."
 
 
 class PriceWrongTier(ApiError):
