@@ -337,3 +337,20 @@ def test_the_banner_says_host_names_need_allowed_hosts_when_bound_to_every_addre
     assert "--allowed-hosts" in everywhere
     assert "--allowed-hosts" not in _banner(Settings(), 8080, [])
     assert "--allowed-hosts" not in _banner(Settings(host="0.0.0.0", allowed_hosts=("mock.test",)), 8080, [])
+
+
+def test_the_guides_options_table_is_made_from_the_settings_table() -> None:
+    """docs/guide.md lists every setting as the settings table describes it (scripts/settings_table.py)."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("settings_table", root / "scripts" / "settings_table.py")
+    assert spec is not None and spec.loader is not None
+    settings_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(settings_table)
+    guide = (root / "docs" / "guide.md").read_text(encoding="utf-8")
+    assert settings_table.table() in guide, "docs/guide.md's table is out of date: run python scripts/settings_table.py"
+    for setting in SETTINGS:
+        starts = (f"| `{setting.flag} ", f"| `{setting.flag}`")
+        (row,) = [line for line in guide.splitlines() if line.startswith(starts)]
+        assert setting.env in row and setting.shown_default in row, row
