@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from . import checkout
+from .asgi import DASHBOARD
 from .clock import format_timestamp
 from .errors import ValidationFailed
 from .numbers import parse_int
@@ -34,7 +35,6 @@ __all__ = [
     "stylesheet",
 ]
 
-DASHBOARD = "/__mock__/"
 SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50

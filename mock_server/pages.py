@@ -19,6 +19,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from .asgi import accepts_html
 from .errors import ApiError, UnsupportedMediaType, ValidationFailed
 from .fixtures import Price
 from .services import Services
@@ -82,7 +83,7 @@ def render(template: str, http_status: int = 200, **context: Any) -> HTMLRespons
 
 def wants_html(request: Request) -> bool:
     """A browser asks for text/html; API clients and curl get the JSON error body."""
-    return "text/html" in request.headers.get("accept", "")
+    return accepts_html(request.scope)
 
 
 _TITLES = {404: "Not found", 409: "Already paid", 410: "Expired"}

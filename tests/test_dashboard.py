@@ -178,3 +178,22 @@ def test_browser_noise_stays_out_of_the_request_list(client: TestClient) -> None
     ):
         assert noise not in requests, noise
     assert "/favicon.ico" in [entry["path"] for entry in client.get("/__mock__/requests").json()["requests"]]
+
+
+def test_a_browser_opening_the_root_is_sent_to_the_dashboard(client: TestClient) -> None:
+    for method in ("GET", "HEAD"):
+        sent = client.request(
+            method, "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, follow_redirects=False
+        )
+        assert sent.status_code == 302, method
+        assert sent.headers["location"] == "/__mock__/"
+    followed = client.get("/", headers=BROWSER, follow_redirects=True)
+    assert followed.status_code == 200 and "Mock dashboard" in followed.text
+    for headers in ({}, {"Accept": "application/json"}, {"Accept": "*/*"}):  # API clients, curl
+        answer = client.get("/", headers=headers, follow_redirects=False)
+        assert answer.status_code == 404, headers
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json()["error"]["code"] == "not_found"
+        assert answer.json()["trackingId"] == answer.headers["x-tracking-id"]
+    assert client.post("/", headers=BROWSER, follow_redirects=False).status_code in (404, 405)
+    assert client.get("/index.html", headers=BROWSER, follow_redirects=False).status_code == 404
