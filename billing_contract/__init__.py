@@ -4,3 +4,6 @@
 readers of untrusted input both use, and the contract's checks that judge one
 answer.
 """
+
+__version__ = "0.1.0"
+"""The version of org-billing-mock (pyproject.toml's), which both commands say with --version."""

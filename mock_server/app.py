@@ -84,7 +84,7 @@ def create_app(
     register_date_format()
     if store is None:
         clock = clock or Clock(settings.clock_start)
-        state = open_state(settings.state, timeout=settings.state_timeout)
+        state = open_state(settings.state, settings.named("state"), timeout=settings.state_timeout)
         try:
             start = clock.start or state.clock_start(dt.datetime.now(dt.UTC).replace(microsecond=0))
             prices = load_prices(settings.fixtures)

@@ -45,6 +45,7 @@ __all__ = [
     "PriceNotFound",
     "PriceWrongTier",
     "ProviderError",
+    "UnavailableInProxyMode",
     "UnsupportedMediaType",
     "UsageLimitExceeded",
     "ValidationFailed",
@@ -126,7 +127,7 @@ class PriceNotFound(ApiError):
     status_code = 400
     code = "price_not_found"
     default_message = "No price with that id."
-    fix = "Use a price id from the price catalog (docs/guide.md, Prices)."
+    fix = "Use a price id from the price catalog (mock-server --docs guide, section Prices)."
 
 
 class PriceWrongTier(ApiError):
@@ -190,6 +191,13 @@ class CrossSiteRefused(ApiError):
     fix = "Use the mock's own pages, or send the request without Origin and Sec-Fetch-Site (curl, scripts, test code)."
 
 
+class UnavailableInProxyMode(ApiError):
+    status_code = 409
+    code = "unavailable_in_proxy_mode"
+    default_message = "This /__mock__/ route acts on the mock's own answers, and with --proxy the deployment answers."
+    fix = "Start the mock without --proxy to use it; with --proxy, the deployment's own data decides its answers."
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
@@ -245,7 +253,7 @@ class StateUnavailable(ApiError):
     status_code = 503
     code = "state_unavailable"
     default_message = "The mock's state did not answer in time."
-    fix = "Retry in a moment; if it persists, check the --state backend (docs/state.md)."
+    fix = "Retry in a moment; if it persists, check the --state backend (mock-server --docs state)."
 
     def headers(self) -> list[tuple[str, str]]:
         return [("Retry-After", "1")]

@@ -30,8 +30,9 @@ class RequestState:
     """The request body, parsed and validated (None: the operation takes none)."""
     sandbox: str = "default"
     """The sandbox the request acts in: ``X-Mock-Sandbox``, or the one its credentials belong to."""
-    violations: list[dict[str, str]] = dataclasses.field(default_factory=list)
-    """``--proxy``: the contract checks the deployment's answer broke, as ``{"check", "message"}``."""
+    violations: list[dict[str, str]] | None = None
+    """``--proxy``: the contract checks the deployment's answer broke, as ``{"check", "message"}``; empty when it
+    kept the contract, None when the mock answered the request itself (nothing was forwarded and judged)."""
 
 
 def attach(scope: Scope, state: RequestState) -> RequestState:

@@ -67,7 +67,7 @@ def test_another_applications_database_is_refused_and_left_as_it_was(tmp_path: P
     path = tmp_path / "app.db"
     _foreign(path)
     before = _digest(path)
-    with pytest.raises(ConfigError, match=r"--state .*refused .*app\.db.*not a state file of org-billing-mock"):
+    with pytest.raises(ConfigError, match=r"--state.*refused .*app\.db.*not a state file of org-billing-mock"):
         create_app(Settings(state=f"sqlite:///{path}"))
     process = subprocess.run(
         [sys.executable, "-m", "mock_server", "--port", "0", "--state", f"sqlite:///{path}"],

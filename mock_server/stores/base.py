@@ -47,7 +47,7 @@ REQUEST_LOG_SIZE = 200
 """Entries of the default sandbox's request log kept, the most recent."""
 SANDBOX_SESSIONS = 50
 """Checkout sessions a named sandbox keeps (a test makes a few): with :data:`SANDBOX_LOG_SIZE`,
-what bounds the memory of ``--max-sandboxes`` sandboxes (docs/state.md)."""
+what bounds the memory of ``--max-sandboxes`` sandboxes."""
 SANDBOX_LOG_SIZE = 100
 """Entries of a named sandbox's request log kept."""
 

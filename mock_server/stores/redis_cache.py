@@ -73,15 +73,16 @@ class TrackedReads:
         return self.peek(key, _EXACT, field)
 
     def peek(self, prefix: str, name: str, field: str | None) -> Any:
-        """The kept value, or :data:`MISS` (nothing kept, a message waiting, or a read under way)."""
-        if not self._lock.acquire(blocking=False):
+        """The kept value, or :data:`MISS` (nothing kept, or a message waiting).
+
+        Takes no lock, so that a read the state's thread is waiting on (a hung Redis) does not hold it up:
+        it polls the socket, and answers from what is kept only when nothing waits there to be read. A
+        value answered just as an invalidation is being read is the value just before the change.
+        """
+        poll = self._poll
+        if poll is None or poll.poll(0):
             return MISS
-        try:
-            if self._poll is None or self._poll.poll(0):
-                return MISS
-            return self._kept.get((prefix, name, field), MISS)
-        finally:
-            self._lock.release()
+        return self._kept.get((prefix, name, field), MISS)
 
     def forget(self) -> None:
         """Drop what is kept: this process changed the state (its own invalidation may be on its way)."""
@@ -156,7 +157,8 @@ class TrackedReads:
         self.tracking = False
         self._drop()
         logger.warning(
-            "Redis refused client-side tracking (%s): every read goes to Redis; see docs/state.md", str(error)[:200]
+            "Redis refused client-side tracking (%s): every read goes to Redis (mock-server --docs state)",
+            str(error)[:200],
         )
 
     def _drain(self) -> None:
