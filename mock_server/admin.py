@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from . import browser
+from . import browser, controls
 from .asgi import send_error
 from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed, NotFound, ValidationFailed
 from .numbers import parse_int
@@ -95,6 +95,11 @@ def routes(services: Services) -> list[Route]:
         route("/__mock__/", browser.dashboard),
         route("/__mock__", browser.dashboard),
         route("/__mock__/sticky", browser.set_sticky, "POST"),
+        route("/__mock__/clock", controls.clock, name="clock"),
+        route("/__mock__/clock", controls.move_clock, "POST", name="move_clock"),
+        route("/__mock__/sandboxes", controls.list_sandboxes, name="sandboxes"),
+        route("/__mock__/sandboxes", controls.create_sandbox, "POST", name="create_sandbox"),
+        route("/__mock__/sandboxes/{name}", controls.drop_sandbox, "DELETE", name="drop_sandbox"),
         route("/__mock__/static/style.css", browser.stylesheet, name="stylesheet"),
         route("/__mock__/checkout/{session_id}", browser.hosted_checkout, "GET", "POST", name="checkout"),
     ]
@@ -150,7 +155,13 @@ class AdminApp:
             except HTTPException as exc:
                 if exc.status_code != 405:
                     raise
-                allow = ", ".join(sorted(route.methods or ()))
+                methods = {
+                    method
+                    for other in self.router.routes
+                    if isinstance(other, Route) and other.path == route.path
+                    for method in other.methods or ()
+                }
+                allow = ", ".join(sorted(methods))
                 headers.append((b"allow", allow.encode()))
                 raise MethodNotAllowed(f"{scope['path']} accepts {allow}.") from None
         except CrossSiteRefused as error:

@@ -19,7 +19,7 @@ from .clock import Clock
 from .errors import ApiError, render, to_api_error
 from .fixtures import load_prices, load_tenants
 from .generate import generate_tenants
-from .ids import new_tracking_id
+from .ids import Ids, new_tracking_id
 from .pipeline import middlewares
 from .sandboxes import Sandboxes
 from .scenarios import Scenarios
@@ -93,10 +93,12 @@ def create_app(
         except BaseException:
             state.close()
             raise
-        store = OrganizationStore(tenants, prices, clock, state, timeout=settings.state_timeout)
+        # --clock-start: ids from --seed and the frozen clock, so that a run repeats to the byte
+        ids = Ids(settings.seed, clock.base) if settings.clock_start is not None else Ids()
+        store = OrganizationStore(tenants, prices, clock, state, timeout=settings.state_timeout, ids=ids)
     if stripe is None:
         failures = {tenant.organization_id: tenant.stripe_failure for tenant in store if tenant.stripe_failure}
-        stripe = FakeStripe(store.prices, failures)
+        stripe = FakeStripe(store.prices, failures, ids=store.ids)
     services = Services(
         settings=settings,
         spec=spec,

@@ -18,7 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import iso_timestamp
 from .errors import ApiError, BodyTooLarge, HostNotAllowed, InternalError, ValidationFailed, render
-from .ids import new_tracking_id
 from .logs import log_request
 from .origins import HostAllowlist
 from .sandboxes import HEADER, check_name
@@ -216,7 +215,7 @@ class MockServer:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        tracking_id = new_tracking_id()
+        tracking_id = self.services.store.ids.tracking()
         state = attach(scope, RequestState(tracking_id))
         response_started = False
 

@@ -27,6 +27,8 @@ from .state import request_state
 from .stores import DEFAULT, REQUEST_LOG_SIZE
 
 __all__ = [
+    "DASHBOARD",
+    "SHOWN_ORGANIZATIONS",
     "checkout_action",
     "checkout_page",
     "dashboard",
@@ -41,6 +43,13 @@ __all__ = [
 SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50
+SHOWN_SANDBOXES = 50
+CLOCK_MOVES = (
+    ("+1 day", "advance", "P1D"),
+    ("+1 month", "advance", "P1M"),
+    ("To the next anniversary", "to", "next-anniversary"),
+)
+"""The dashboard's buttons of POST /__mock__/clock: (label, field, value)."""
 _UNLISTED = {
     "/__mock__",
     DASHBOARD,
@@ -190,6 +199,13 @@ async def dashboard(request: Request, services: Services) -> Response:
     sessions = await sandbox.recent_sessions(SHOWN_SESSIONS)
     return render(
         "dashboard.html",
+        sandbox=sandbox.name,
+        query="" if sandbox.name == DEFAULT else f"?sandbox={sandbox.name}",
+        sandboxes=await services.sandboxes.all(),
+        shown_sandboxes=SHOWN_SANDBOXES,
+        active_sticky=sticky,
+        frozen=store.clock.frozen,
+        clock_moves=CLOCK_MOVES,
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from .errors import ApiError, InvalidUrl, ServerBusy
 from .fixtures import Price
-from .ids import new_id
+from .ids import Ids
 from .lifecycle import PENDING
 from .store import Sandbox
 
@@ -133,13 +133,13 @@ def _check_open(session: dict[str, Any]) -> None:
         raise SessionExpired(f"{name} expired at {session['expiresAt']}; it cannot be paid.")
 
 
-def _plan(organization: dict[str, Any], prices: list[Price]) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _plan(organization: dict[str, Any], prices: list[Price], ids: Ids) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The changes paying ``prices`` makes, and the fields it drops."""
     changes: dict[str, Any] = {"organizationType": "paid", "subscriptionStatus": "active"}
     for price in prices:
         changes.update(price.caps)
     if not organization.get("stripeSubscriptionId") or organization.get("subscriptionStatus") == "canceled":
-        changes["stripeSubscriptionId"] = new_id("sub")
+        changes["stripeSubscriptionId"] = ids.new("sub")
     return changes, PENDING_ALL
 
 
@@ -157,7 +157,7 @@ async def pay(sandbox: Sandbox, session_id: str) -> Outcome:
             _check_open(session)
             prices = session_prices(sandbox.store.prices, session)
             before = await sandbox.get(organization_id)
-            changes, remove = _plan(before.organization, prices)
+            changes, remove = _plan(before.organization, prices, sandbox.store.ids)
             organization = sandbox.changed(before, changes, remove=remove)
             session = {
                 **session,

@@ -106,9 +106,9 @@ def load_prices(directory: Path) -> dict[str, Price]:
     return prices
 
 
-def _absolute(path: Path, index: int, organization: Any, start: dt.datetime | None) -> Any:
+def _absolute(path: Path, index: int, organization: Any, start: dt.datetime) -> Any:
     """``organization`` with dates relative to the clock's start (``start+P12D``) made absolute."""
-    if start is None or not isinstance(organization, dict):
+    if not isinstance(organization, dict):
         return organization
     try:
         return resolve_dates(organization, start)
@@ -118,7 +118,8 @@ def _absolute(path: Path, index: int, organization: Any, start: dt.datetime | No
 
 def load_tenants(directory: Path, spec: ApiSpec, start: dt.datetime | None = None) -> list[Tenant]:
     """The organizations of ``directory``; dates given relative to the clock's start are made absolute
-    against ``start`` (docs/guide.md, "Billing time")."""
+    against ``start`` (now when None; docs/guide.md, "Billing time")."""
+    start = start or dt.datetime.now(dt.UTC).replace(microsecond=0)
     path = directory / "organizations.yaml"
     validator = spec.validator("BillingResponse")
     tenants: list[Tenant] = []

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 from .clock import Clock, format_timestamp
 from .fixtures import Price, Tenant
+from .ids import Ids
 from .lifecycle import as_of
 from .stores import DEFAULT, MAX_SESSIONS, Completion, MemoryState, State, World
 from .stores.runner import Runner
@@ -73,8 +74,10 @@ class OrganizationStore:
         state: State | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        ids: Ids | None = None,
     ) -> None:
         self.prices = prices
+        self.ids = ids or Ids()
         self.state: State = state if state is not None else MemoryState()
         self.runner = Runner(self.state, timeout)
         self.clock = clock or Clock()

@@ -90,7 +90,7 @@ PAY_STEPS = [
     (FREE, "price_message_growth", "mock_server.checkout.session_prices"),
     (FREE, "price_message_growth", "mock_server.checkout._plan"),
     (PAID, "price_message_starter", "mock_server.store.as_of"),  # billing time, on a paid organization
-    (FREE, "price_message_growth", "mock_server.checkout.new_id"),  # the first subscription
+    (FREE, "price_message_growth", "mock_server.ids.Ids.new"),  # the first subscription
     (FREE, "price_message_growth", "mock_server.store.Sandbox.get"),
     (FREE, "price_message_growth", "mock_server.store.Sandbox.lock"),
     (FREE, "price_message_growth", "mock_server.store.Sandbox.changed"),
