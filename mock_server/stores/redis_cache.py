@@ -49,6 +49,8 @@ class TrackedReads:
         self._pool = client.connection_pool
         self._connection: Any = None  # a redis-py Connection (untyped)
         self._poll: Any = None  # select.poll of the connection's socket, None while not connected
+        self._peek_poll: Any = None  # another, for peek() on the event loop (a poll object is not shared)
+        self._peeking = threading.Lock()
         self._kept: dict[tuple[str, str, str | None], Any] = {}
         self._changes = 0
         self._lock = threading.Lock()
@@ -79,10 +81,15 @@ class TrackedReads:
         it polls the socket, and answers from what is kept only when nothing waits there to be read. A
         value answered just as an invalidation is being read is the value just before the change.
         """
-        poll = self._poll
-        if poll is None or poll.poll(0):
+        if not self._peeking.acquire(blocking=False):  # a poll object takes one caller at a time
             return MISS
-        return self._kept.get((prefix, name, field), MISS)
+        try:
+            poll = self._peek_poll
+            if poll is None or poll.poll(0):
+                return MISS
+            return self._kept.get((prefix, name, field), MISS)
+        finally:
+            self._peeking.release()
 
     def forget(self) -> None:
         """Drop what is kept: this process changed the state (its own invalidation may be on its way)."""
@@ -177,6 +184,9 @@ class TrackedReads:
         connection.read_response()
         self._poll = select.poll()
         self._poll.register(_socket(connection), select.POLLIN)
+        peek_poll = select.poll()
+        peek_poll.register(_socket(connection), select.POLLIN)
+        self._peek_poll = peek_poll
 
     def _invalidated(self, message: object) -> None:
         self.forget()
@@ -185,5 +195,5 @@ class TrackedReads:
         """The connection is lost or closed: nothing kept can be trusted; the next read connects again."""
         if self._connection is not None:
             self._connection.disconnect()
-        self._poll = None
+        self._poll = self._peek_poll = None
         self.forget()
