@@ -82,11 +82,12 @@ def create_app(
     settings = settings or Settings()
     spec = load_spec()
     register_date_format()
+    clock = clock or Clock(settings.clock_start)
+    start = clock.start or dt.datetime.now(dt.UTC).replace(microsecond=0)
     if store is None:
-        clock = clock or Clock(settings.clock_start)
         state = open_state(settings.state, settings.named("state"), timeout=settings.state_timeout)
         try:
-            start = clock.start or state.clock_start(dt.datetime.now(dt.UTC).replace(microsecond=0))
+            start = clock.start or state.clock_start(start)
             prices = load_prices(settings.fixtures)
             tenants = load_tenants(settings.fixtures, spec, start)
             tenants += generate_tenants(settings.generate, settings.seed)
@@ -110,6 +111,10 @@ def create_app(
         recording=recording if recording is not None else open_recording(settings.record),
     )
     services.sandboxes = Sandboxes(store, ttl=settings.sandbox_ttl, most=settings.max_sandboxes)
+    if settings.watch:
+        from .watch import FixtureWatch
+
+        services.watch = FixtureWatch(services, start)
 
     api = AsyncApp(
         __name__,

@@ -211,6 +211,9 @@ class MockServer:
         self.hosts = HostAllowlist(services.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.services.watch is not None:
+            await self.app(scope, receive, self._watching(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -273,6 +276,20 @@ class MockServer:
             }
             self.services.store.log(state.sandbox, entry)
             log_request(entry)
+
+    def _watching(self, send: Send) -> Send:
+        """``send`` of the lifespan, starting ``--watch`` once the app started and ending it at shutdown."""
+        watch = self.services.watch
+        assert watch is not None
+
+        async def send_watching(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                watch.begin()
+            elif message["type"] == "lifespan.shutdown.complete":
+                await watch.end()
+            await send(message)
+
+        return send_watching
 
     async def _enter(self, raw: bytes, state: RequestState, send: Send) -> bool:
         """The sandbox ``X-Mock-Sandbox`` names, made on first use; False when refused (the answer is sent)."""

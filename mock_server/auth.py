@@ -73,8 +73,11 @@ class _Check:
         self.schemes = schemes
         self.sandboxes = sandboxes
         self.known: dict[bytes, str] = {}
+        self.version = sandboxes.store.version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.version != self.sandboxes.store.version:  # the fixtures changed (--watch): so may credentials
+            self.known, self.version = {}, self.sandboxes.store.version
         raw = header(scope, b"authorization")
         state = request_state(scope)
         organization_id = self.known.get(raw) if raw is not None else None

@@ -174,6 +174,7 @@ async def dashboard(request: Request, services: Services) -> Response:
         "wall_now": dt.datetime.now(dt.UTC),  # the request log's times are the wall clock's
         "requests": entries[:SHOWN_REQUESTS],
         "request_count": len(entries),
+        "watch_error": services.watch.error if services.watch is not None else None,
     }
     settings = services.settings
     if settings.proxy:

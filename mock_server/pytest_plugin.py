@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
+import secrets
 import socket
 import threading
 import time
@@ -21,11 +23,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from .stores.base import DEFAULT
+
 if TYPE_CHECKING:
     from .asgi import MockServer
     from .settings import Settings
+    from .store import Sandbox
 
-__all__ = ["BillingMock", "billing_mock", "billing_mock_settings", "serve"]
+__all__ = ["BillingMock", "BillingSandbox", "billing_mock", "billing_mock_settings", "billing_sandbox", "serve"]
 
 T = TypeVar("T")
 WAIT_SECONDS = 30.0
@@ -35,7 +40,11 @@ STOP_SECONDS = 1
 
 
 class BillingMock:
-    """The running mock: its ``url``, and the controls a test needs between calls (on the default sandbox)."""
+    """The running mock: its ``url``, and the controls a test needs between calls, on one sandbox (the
+    default one for ``billing_mock``, a test's own for ``billing_sandbox``)."""
+
+    sandbox = DEFAULT
+    """The sandbox the controls act on."""
 
     def __init__(self, url: str, app: MockServer, loop: asyncio.AbstractEventLoop) -> None:
         self.url = url
@@ -51,26 +60,31 @@ class BillingMock:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=WAIT_SECONDS)
 
+    async def _sandbox(self) -> Sandbox:
+        await self.app.services.sandboxes.enter(self.sandbox)
+        return await self.app.services.store.sandbox(self.sandbox)
+
     def reset(self) -> None:
         """Back to the fixtures: organizations, sessions, sticky scenarios, the clock and the request log."""
-        self._on_server(self.app.services.reset)
+        self._on_server(lambda: self.app.services.reset(self.sandbox))
 
     def now(self) -> dt.datetime:
         """The mock's clock."""
 
         async def now() -> dt.datetime:
-            return (await self.app.services.store.sandbox()).now
+            return (await self._sandbox()).now
 
         return self._on_server(now)
 
     def advance_clock(self, delta: dt.timedelta | float) -> dt.datetime:
-        """Move the mock's clock forward by ``delta`` (a timedelta, or seconds); the new time."""
+        """Move the mock's clock forward by ``delta`` (a timedelta, or seconds); the new time. Billing time
+        follows: anniversaries pass, pending downgrades apply, checkout sessions expire."""
         step = delta if isinstance(delta, dt.timedelta) else dt.timedelta(seconds=delta)
         if step < dt.timedelta():
             raise ValueError(f"the mock's clock only moves forward, got {step}")
 
         async def advance() -> dt.datetime:
-            return await (await self.app.services.store.sandbox()).advance(step)
+            return await (await self._sandbox()).advance(step)
 
         return self._on_server(advance)
 
@@ -86,14 +100,42 @@ class BillingMock:
             raise ValueError(f"status must be one of {', '.join(map(str, allowed))} or None, got {status!r}")
 
         async def set_sticky() -> None:
-            await (await services.store.sandbox()).set_sticky(organization_id, status)
+            await (await self._sandbox()).set_sticky(organization_id, status)
 
         self._on_server(set_sticky)
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first: trackingId, time, method, path, status, durationMs, organizationId
         and violations (with --proxy)."""
-        return self._on_server(self.app.services.request_log)
+        return self._on_server(lambda: self.app.services.request_log(self.sandbox))
+
+
+class BillingSandbox(BillingMock):
+    """A sandbox of its own on the session's mock: the same ``url``; send ``headers`` (``X-Mock-Sandbox``), or
+    use ``credentials``, which work in this sandbox only. Every control acts on it alone."""
+
+    def __init__(self, mock: BillingMock, name: str | None = None) -> None:
+        super().__init__(mock.url, mock.app, mock._loop)
+        sandboxes = self.app.services.sandboxes
+        info = self._on_server(lambda: sandboxes.create(name))
+        self.sandbox = info.name
+        self.name = info.name
+        described = sandboxes.describe(info, credentials=True)
+        self.token: str = described["token"]
+        self.credentials: dict[str, dict[str, str]] = {
+            found["organizationId"]: found for found in described["organizations"]
+        }
+        """organizationId -> its apiKey, clientId and clientSecret in this sandbox."""
+        self.headers = {"X-Mock-Sandbox": self.name}
+        """Headers that put a request with the demo credentials in this sandbox (Playwright's extraHTTPHeaders)."""
+
+    def bearer(self, organization_id: str) -> dict[str, str]:
+        """``Authorization`` with the organization's bearer key in this sandbox."""
+        return {"Authorization": f"Bearer {self.credentials[organization_id]['apiKey']}"}
+
+    def drop(self) -> None:
+        """Forget the sandbox: its credentials answer 401 from now on."""
+        self._on_server(lambda: self.app.services.sandboxes.drop(self.name))
 
 
 @contextmanager
@@ -156,6 +198,16 @@ def billing_mock_settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def billing_mock(billing_mock_settings: Settings) -> Iterator[BillingMock]:
-    """The mock for this test session, at ``billing_mock.url``."""
+    """The mock for this test session, at ``billing_mock.url`` (its controls act on the default sandbox)."""
     with serve(billing_mock_settings) as mock:
         yield mock
+
+
+@pytest.fixture
+def billing_sandbox(billing_mock: BillingMock, request: pytest.FixtureRequest) -> Iterator[BillingSandbox]:
+    """A sandbox of this test's own on the session's mock, dropped after it: tests (and xdist workers) never
+    see each other's changes, without a reset."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", request.node.name)[:48].strip("-") or "test"
+    sandbox = BillingSandbox(billing_mock, f"{name}-{secrets.token_hex(4)}")
+    yield sandbox
+    sandbox.drop()

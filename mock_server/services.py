@@ -16,6 +16,7 @@ from .stripe_stub import StripeClient
 if TYPE_CHECKING:
     from .sandboxes import Sandboxes
     from .upstream import Upstream
+    from .watch import FixtureWatch
 
 __all__ = ["Recorder", "Services", "REQUEST_LOG_SIZE"]
 
@@ -43,6 +44,8 @@ class Services:
     """``--record DIR``: where the proxy's 2xx answers are written as fixtures."""
     sandboxes: Sandboxes = dataclasses.field(init=False)
     """The named sandboxes (set by the app factory)."""
+    watch: FixtureWatch | None = None
+    """``--watch``: the fixtures folder, read again when it changes."""
 
     async def request_log(self, sandbox: str = DEFAULT, count: int = REQUEST_LOG_SIZE) -> list[dict[str, Any]]:
         """The sandbox's most recent requests, the oldest first."""

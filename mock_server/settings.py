@@ -376,6 +376,14 @@ class Settings:
             metavar="N",
         ),
     )
+    watch: bool = field(
+        default=False,
+        metadata=_row(
+            _switch,
+            "read --fixtures again when its files change: new sandboxes and resets use them, stored state stays",
+            shown="off",
+        ),
+    )
     clock_start: dt.datetime | None = field(
         default=None,
         metadata=_row(

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from .clock import Clock, format_timestamp
+from .errors import NotFound
 from .fixtures import Price, Tenant
 from .ids import Ids
 from .lifecycle import as_of
@@ -76,7 +77,6 @@ class OrganizationStore:
         timeout: float = DEFAULT_TIMEOUT,
         ids: Ids | None = None,
     ) -> None:
-        self.prices = prices
         self.ids = ids or Ids()
         self.state: State = state if state is not None else MemoryState()
         self.runner = Runner(self.state, timeout)
@@ -85,11 +85,19 @@ class OrganizationStore:
         self.tenants: dict[str, Tenant] = {}
         self._bearer: dict[bytes, Tenant] = {}
         self._basic: dict[bytes, Tenant] = {}
-        for tenant in tenants:
-            self.tenants[tenant.organization_id] = tenant
-            self._bearer[_digest(tenant.api_key)] = tenant
-            self._basic[_digest(tenant.client_id)] = tenant
+        self.version = 0
+        """How many times the fixtures were replaced (``--watch``): what a cache of credentials compares."""
+        self.replace(tenants, prices)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def replace(self, tenants: Iterable[Tenant], prices: dict[str, Price]) -> None:
+        """New fixtures (``--watch``), in one step: what is stored stays; what was never changed, every new
+        sandbox and every reset read the new ones."""
+        by_id = {tenant.organization_id: tenant for tenant in tenants}
+        bearer = {_digest(tenant.api_key): tenant for tenant in by_id.values()}
+        basic = {_digest(tenant.client_id): tenant for tenant in by_id.values()}
+        self.tenants, self._bearer, self._basic, self.prices = by_id, bearer, basic, prices
+        self.version += 1
 
     def __len__(self) -> int:
         return len(self.tenants)
@@ -186,7 +194,10 @@ class Sandbox:
 
     async def get(self, organization_id: str) -> Read:
         stored = await self.runner.read(self.name, "organization", organization_id)
-        base = stored if stored is not None else self.store.tenants[organization_id].organization
+        tenant = self.store.tenants.get(organization_id)
+        if tenant is None:  # the fixtures changed under a session (--watch)
+            raise NotFound(f"There is no organization {organization_id[:80]!r} in the fixtures any more.")
+        base = stored if stored is not None else tenant.organization
         return Read(stored, as_of(base, self.now))
 
     def changed(self, read: Read, changes: dict[str, Any], remove: Iterable[str] = ()) -> dict[str, Any]:
