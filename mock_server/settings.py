@@ -356,7 +356,7 @@ class Settings:
         default=2.0,
         metadata=_row(
             _timeout,
-            "seconds a request waits for a busy or unreachable sqlite/redis --state before it answers 503",
+            "seconds a request waits for a busy or unreachable --state (sqlite or redis) before it answers 503",
             metavar="SECONDS",
         ),
     )
