@@ -124,6 +124,10 @@ bench: $(STAMP) $(PRISM_STAMP) redis ## the mock beside Prism and a bare Starlet
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench.py $(ARGS)
 
+.PHONY: bench-sandboxes
+bench-sandboxes: $(STAMP) ## what a sandbox costs: creation latency, RSS of 10,000 with a paid checkout each (a minute)
+	$(BIN)/python benchmarks/sandboxes.py $(ARGS)
+
 .PHONY: bench-steps
 bench-steps: $(STAMP) ## microseconds per request in each step of the pipeline, in-process (seconds)
 	$(BIN)/python benchmarks/steps.py $(ARGS)

@@ -52,6 +52,7 @@ MOCK_REDIS = "mock --state redis"
 MOCK_REDIS_2W = "mock --state redis --workers 2"
 MOCK_100K = "mock --generate 100000"
 MOCK_PROXY = "mock --proxy (to a mock on memory)"
+MOCK_SANDBOX = "mock, X-Mock-Sandbox on every request"
 PRISM_NAME = "prism (static, -v silent)"
 CEILING = "starlette ceiling"
 
@@ -84,6 +85,8 @@ class Server:
     """For --servers and the log file's name."""
     name: str
     command: Callable[[int], list[str]]
+    sandbox: str | None = None
+    """The sandbox wrk names with X-Mock-Sandbox on every request."""
 
 
 def _listening(port: int) -> bool:
@@ -139,7 +142,7 @@ class ProxiedMock(Helper):
         return f"http://127.0.0.1:{cls.start(lambda port: [mock, '--port', str(port)])}"
 
 
-KNOWN = ("mock", "mock-redis", "mock-redis-2w", "prism", "ceiling", "mock-100k", "mock-proxy")
+KNOWN = ("mock", "mock-sandbox", "mock-redis", "mock-redis-2w", "prism", "ceiling", "mock-100k", "mock-proxy")
 
 
 def servers(keys: Sequence[str] | None = None) -> list[Server]:
@@ -147,6 +150,7 @@ def servers(keys: Sequence[str] | None = None) -> list[Server]:
     mock = str(bin_dir / "mock-server")
     known = [
         Server("mock", MOCK, lambda port: [mock, "--port", str(port)]),
+        Server("mock-sandbox", MOCK_SANDBOX, lambda port: [mock, "--port", str(port)], sandbox="bench"),
         Server("mock-redis", MOCK_REDIS, lambda port: [mock, "--port", str(port), "--state", RedisServer.url("one")]),
         Server(
             "mock-redis-2w",
@@ -298,11 +302,16 @@ def parse_wrk(output: str) -> dict[str, float]:
     raise ValueError(f"no BENCH line in wrk's output:\n{output}")
 
 
-def run_wrk(port: int, operation: Operation, connections: int, duration_s: float) -> dict[str, float]:
+def run_wrk(
+    port: int, operation: Operation, connections: int, duration_s: float, sandbox: str | None = None
+) -> dict[str, float]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s:g}s", "-s", str(LUA)]
     command += [f"http://127.0.0.1:{port}{operation.path}", "--", operation.method, KEY]
     command += [operation.body] if operation.body else []
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60, check=False)  # noqa: S603
+    environment = {**os.environ, "BENCH_SANDBOX": sandbox or ""}
+    done = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, timeout=duration_s + 60, check=False, env=environment
+    )
     if done.returncode != 0:
         raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)
@@ -393,6 +402,15 @@ def render(
                 checks.append((f"{op} at {conns}: p99 no worse than Prism", mock.p99_ms <= prism.p99_ms))
             if mock.errors:
                 checks.append((f"{op} at {conns}: no errors", False))
+            named = summaries.get((op, conns, MOCK_SANDBOX))
+            if named and prism:
+                checks.append(
+                    (
+                        f"{op} at {conns}: with X-Mock-Sandbox, req/s >= {TARGET_RATIO}x Prism "
+                        f"({named.rps / prism.rps:.2f}x)",
+                        named.rps >= TARGET_RATIO * prism.rps,
+                    )
+                )
             big = summaries.get((op, conns, MOCK_100K))
             if big:
                 checks.append(
@@ -519,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise SystemExit(f"the ceiling's answer to {operation.name} differs from the mock's")
         for instance in running.values():
             for operation in OPERATIONS:
-                run_wrk(instance.port, operation, connections[0], args.warmup)
+                run_wrk(instance.port, operation, connections[0], args.warmup, instance.server.sandbox)
         names = list(running)
         # The proxy's added latency is read at one connection, for it and the mock only.
         alone = [name for name in names if name in (MOCK, MOCK_PROXY)] if MOCK_PROXY in names else []
@@ -532,7 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for conns, cell_names in cells:
                     order = cell_names if round_number % 2 == 0 else cell_names[::-1]
                     for name in order:
-                        result = run_wrk(running[name].port, operation, conns, args.duration)
+                        instance = running[name]
+                        result = run_wrk(instance.port, operation, conns, args.duration, instance.server.sandbox)
                         samples.append(
                             Sample(name, operation.name, conns, round_number + 1, result["rps"],
                                    result["p50_ms"], result["p99_ms"], int(result["errors"]))

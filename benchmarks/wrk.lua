@@ -11,6 +11,10 @@ end
 function init(args)
   wrk.method = args[1]
   wrk.headers["Authorization"] = "Bearer " .. args[2]
+  local sandbox = os.getenv("BENCH_SANDBOX")  -- bench.py's "mock-sandbox" row
+  if sandbox and sandbox ~= "" then
+    wrk.headers["X-Mock-Sandbox"] = sandbox
+  end
   if args[3] then
     wrk.body = args[3]
     wrk.headers["Content-Type"] = "application/json"

@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from . import browser
-from .asgi import DASHBOARD, send_error
+from . import browser, controls
+from .asgi import send_error
 from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed, NotFound, ValidationFailed
 from .numbers import parse_int
 from .origins import SAFE_METHODS, cross_site
@@ -49,11 +49,13 @@ async def health(request: Request, services: Services) -> Response:
 
 
 async def reset(request: Request, services: Services) -> Response:
-    """Back to the fixtures; the answer is made first, so the reset is the last thing that happens."""
-    answer: Response = JSONResponse({"status": "reset", "organizations": len(services.store)})
+    """The request's sandbox back to the fixtures; the answer is made first, so the reset is the last thing
+    that happens."""
+    sandbox = await services.sandboxes.of_request(request)
+    answer: Response = JSONResponse({"status": "reset", "sandbox": sandbox.name, "organizations": len(services.store)})
     if browser.is_form(request):  # the dashboard's button
-        answer = RedirectResponse(DASHBOARD, status_code=303)
-    services.reset()
+        answer = RedirectResponse(browser.dashboard_url(sandbox.name), status_code=303)
+    await services.reset(sandbox.name)
     return answer
 
 
@@ -63,7 +65,8 @@ async def recent_requests(request: Request, services: Services) -> Response:
     limit = parse_int(raw_limit, minimum=1, maximum=most)
     if limit is None:
         raise ValidationFailed(f"limit must be a whole number from 1 to {most}.")
-    entries = services.store.state.recent(limit)
+    sandbox = await services.sandboxes.of_request(request)
+    entries = await sandbox.recent(limit)
     return JSONResponse({"requests": entries[::-1]})
 
 
@@ -92,6 +95,11 @@ def routes(services: Services) -> list[Route]:
         route("/__mock__/", browser.dashboard),
         route("/__mock__", browser.dashboard),
         route("/__mock__/sticky", browser.set_sticky, "POST"),
+        route("/__mock__/clock", controls.clock, name="clock"),
+        route("/__mock__/clock", controls.move_clock, "POST", name="move_clock"),
+        route("/__mock__/sandboxes", controls.list_sandboxes, name="sandboxes"),
+        route("/__mock__/sandboxes", controls.create_sandbox, "POST", name="create_sandbox"),
+        route("/__mock__/sandboxes/{name}", controls.drop_sandbox, "DELETE", name="drop_sandbox"),
         route("/__mock__/static/style.css", browser.stylesheet, name="stylesheet"),
         route("/__mock__/checkout/{session_id}", browser.hosted_checkout, "GET", "POST", name="checkout"),
     ]
@@ -147,7 +155,13 @@ class AdminApp:
             except HTTPException as exc:
                 if exc.status_code != 405:
                     raise
-                allow = ", ".join(sorted(route.methods or ()))
+                methods = {
+                    method
+                    for other in self.router.routes
+                    if isinstance(other, Route) and other.path == route.path
+                    for method in other.methods or ()
+                }
+                allow = ", ".join(sorted(methods))
                 headers.append((b"allow", allow.encode()))
                 raise MethodNotAllowed(f"{scope['path']} accepts {allow}.") from None
         except CrossSiteRefused as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from connexion import AsyncApp
@@ -18,8 +19,9 @@ from .clock import Clock
 from .errors import ApiError, render, to_api_error
 from .fixtures import load_prices, load_tenants
 from .generate import generate_tenants
-from .ids import new_tracking_id
+from .ids import Ids, new_tracking_id
 from .pipeline import middlewares
+from .sandboxes import Sandboxes
 from .scenarios import Scenarios
 from .services import Recorder, Services
 from .settings import Settings
@@ -33,7 +35,7 @@ from .upstream import Upstream, load_judge, open_recording
 __all__ = ["create_app", "LOCAL_ORIGINS"]
 
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?"
-_HANDLED_STATUSES = (400, 401, 403, 404, 405, 406, 411, 413, 415, 422, 500, 501, 502, 503)
+_HANDLED_STATUSES = (400, 401, 403, 404, 405, 406, 411, 413, 415, 422, 429, 500, 501, 502, 503)
 _HANDLED_CLASSES: tuple[type[BaseException], ...] = (
     ApiError,
     UnicodeDecodeError,
@@ -51,7 +53,7 @@ async def _render_error(request: ConnexionRequest, exc: Exception) -> ConnexionR
     except KeyError:
         tracking_id = new_tracking_id()
     error = to_api_error(exc, request.headers.get("authorization"), tracking_id)
-    headers: dict[str, Any] = {}
+    headers: dict[str, Any] = dict(error.headers())
     if error.status_code == 405 and isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
     return ConnexionResponse(
@@ -80,14 +82,24 @@ def create_app(
     settings = settings or Settings()
     spec = load_spec()
     register_date_format()
+    clock = clock or Clock(settings.clock_start)
+    start = clock.start or dt.datetime.now(dt.UTC).replace(microsecond=0)
     if store is None:
-        prices = load_prices(settings.fixtures)
-        tenants = load_tenants(settings.fixtures, spec)
-        tenants += generate_tenants(settings.generate, settings.seed)
-        store = OrganizationStore(tenants, prices, clock, open_state(settings.state, settings.named("state")))
+        state = open_state(settings.state, settings.named("state"), timeout=settings.state_timeout)
+        try:
+            start = clock.start or state.clock_start(start)
+            prices = load_prices(settings.fixtures)
+            tenants = load_tenants(settings.fixtures, spec, start)
+            tenants += generate_tenants(settings.generate, settings.seed)
+        except BaseException:
+            state.close()
+            raise
+        # --clock-start: ids from --seed and the frozen clock, so that a run repeats to the byte
+        ids = Ids(settings.seed, clock.base) if settings.clock_start is not None else Ids()
+        store = OrganizationStore(tenants, prices, clock, state, timeout=settings.state_timeout, ids=ids)
     if stripe is None:
         failures = {tenant.organization_id: tenant.stripe_failure for tenant in store if tenant.stripe_failure}
-        stripe = FakeStripe(store.prices, failures)
+        stripe = FakeStripe(store.prices, failures, ids=store.ids)
     services = Services(
         settings=settings,
         spec=spec,
@@ -98,6 +110,11 @@ def create_app(
         upstream=Upstream(settings, load_judge()) if settings.proxy else None,
         recording=recording if recording is not None else open_recording(settings.record),
     )
+    services.sandboxes = Sandboxes(store, ttl=settings.sandbox_ttl, most=settings.max_sandboxes)
+    if settings.watch:
+        from .watch import FixtureWatch
+
+        services.watch = FixtureWatch(services, start)
 
     api = AsyncApp(
         __name__,
@@ -117,7 +134,7 @@ def create_app(
         allow_origins=["*"] if everyone else origins,
         allow_origin_regex=None if everyone else LOCAL_ORIGINS,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Prefer", "X-Admin-Token"],
+        allow_headers=["Authorization", "Content-Type", "Prefer", "X-Admin-Token", "X-Mock-Sandbox"],
         expose_headers=["X-Tracking-Id", "X-Contract-Violation"],
         allow_credentials=not everyone,
         max_age=600,

@@ -18,11 +18,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import iso_timestamp
 from .errors import ApiError, BodyTooLarge, HostNotAllowed, InternalError, ValidationFailed, render
-from .ids import new_tracking_id
 from .logs import log_request
 from .origins import HostAllowlist
+from .sandboxes import HEADER, check_name
 from .services import Services
 from .state import RequestState, attach, request_state
+from .stores import DEFAULT
 
 __all__ = [
     "Cors",
@@ -54,6 +55,7 @@ async def send_error(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers()),
                 *headers,
             ],
         }
@@ -209,11 +211,14 @@ class MockServer:
         self.hosts = HostAllowlist(services.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.services.watch is not None:
+            await self.app(scope, receive, self._watching(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        tracking_id = new_tracking_id()
+        tracking_id = self.services.store.ids.tracking()
         state = attach(scope, RequestState(tracking_id))
         response_started = False
 
@@ -237,6 +242,8 @@ class MockServer:
                 )
             elif length is not None and length > limit:
                 await send_error(send_tracked, BodyTooLarge(f"The request body is over {limit} bytes."), tracking_id)
+            elif (named := header(scope, HEADER)) is not None and not await self._enter(named, state, send_tracked):
+                pass  # refused, in the error body
             elif length is None and _has_body(scope):
                 # A streamed body: read it here, within the limit, then replay it.
                 body = await _read_limited(receive, limit)
@@ -267,5 +274,30 @@ class MockServer:
                 "organizationId": state.organization_id,
                 "violations": state.violations,
             }
-            self.services.store.state.log(entry)
+            self.services.store.log(state.sandbox, entry)
             log_request(entry)
+
+    def _watching(self, send: Send) -> Send:
+        """``send`` of the lifespan, starting ``--watch`` once the app started and ending it at shutdown."""
+        watch = self.services.watch
+        assert watch is not None
+
+        async def send_watching(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                watch.begin()
+            elif message["type"] == "lifespan.shutdown.complete":
+                await watch.end()
+            await send(message)
+
+        return send_watching
+
+    async def _enter(self, raw: bytes, state: RequestState, send: Send) -> bool:
+        """The sandbox ``X-Mock-Sandbox`` names, made on first use; False when refused (the answer is sent)."""
+        try:
+            state.sandbox = check_name(raw.decode("latin-1").strip())
+            await self.services.sandboxes.enter(state.sandbox)
+        except ApiError as error:
+            state.sandbox = DEFAULT
+            await send_error(send, error, state.tracking_id)
+            return False
+        return True

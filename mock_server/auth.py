@@ -21,13 +21,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .asgi import header
 from .errors import InvalidCredentials, MalformedCredentials, MissingCredentials
+from .sandboxes import Sandboxes
 from .state import request_state
-from .store import OrganizationStore
+from .store import Identity, OrganizationStore
+from .stores import DEFAULT
 
 __all__ = ["Security", "basic_pair", "credentials"]
 
-Lookup = Callable[[str], "str | None"]
-"""The credential (after the scheme name) -> the organization id, or None if unknown."""
+Lookup = Callable[[str], "Identity | None"]
+"""The credential (after the scheme name) -> whom it names, or None if unknown."""
 
 
 def credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -55,7 +57,7 @@ def basic_pair(value: str) -> tuple[str, str]:
 
 
 def _lookups(store: OrganizationStore) -> dict[str, Lookup]:
-    def basic(value: str) -> str | None:
+    def basic(value: str) -> Identity | None:
         return store.by_basic(*basic_pair(value))
 
     return {"bearer": store.by_api_key, "basic": basic}
@@ -66,38 +68,54 @@ _KNOWN = 4096
 
 
 class _Check:
-    def __init__(self, next_app: ASGIApp, schemes: dict[str, Lookup]) -> None:
+    def __init__(self, next_app: ASGIApp, schemes: dict[str, Lookup], sandboxes: Sandboxes) -> None:
         self.next_app = next_app
         self.schemes = schemes
+        self.sandboxes = sandboxes
         self.known: dict[bytes, str] = {}
+        self.version = sandboxes.store.version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.version != self.sandboxes.store.version:  # the fixtures changed (--watch): so may credentials
+            self.known, self.version = {}, self.sandboxes.store.version
         raw = header(scope, b"authorization")
+        state = request_state(scope)
         organization_id = self.known.get(raw) if raw is not None else None
         if organization_id is None:
-            organization_id = self._look_up(raw)
-        request_state(scope).organization_id = organization_id
+            identity = self._look_up(raw)
+            organization_id = identity.organization_id
+            if identity.token is not None:  # a sandbox's credentials: valid in that sandbox only
+                sandbox = await self.sandboxes.by_token(identity.token)
+                if sandbox is None or (state.sandbox not in (DEFAULT, sandbox)):
+                    raise InvalidCredentials(
+                        "These credentials belong to a sandbox that is gone, or to another sandbox than "
+                        "X-Mock-Sandbox names.",
+                        fix="Create a sandbox with POST /__mock__/sandboxes and use the credentials it answers.",
+                    )
+                state.sandbox = sandbox
+            elif raw is not None and len(self.known) < _KNOWN:
+                self.known[raw] = organization_id
+        state.organization_id = organization_id
         await self.next_app(scope, receive, send)
 
-    def _look_up(self, raw: bytes | None) -> str:
+    def _look_up(self, raw: bytes | None) -> Identity:
         found = credentials(raw.decode("latin-1") if raw is not None else None)
         if found is None:
             raise MissingCredentials()
         lookup = self.schemes.get(found[0])
         if lookup is None:
             raise MalformedCredentials("The Authorization header uses a scheme this API does not accept.")
-        organization_id = lookup(found[1])
-        if organization_id is None:
+        identity = lookup(found[1])
+        if identity is None:
             raise InvalidCredentials()
-        if raw is not None and len(self.known) < _KNOWN:
-            self.known[raw] = organization_id
-        return organization_id
+        return identity
 
 
 class _API(RoutedAPI[Any]):
-    def __init__(self, *args: Any, store: OrganizationStore, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, store: OrganizationStore, sandboxes: Sandboxes, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lookups = _lookups(store)
+        self.sandboxes = sandboxes
         self.add_paths()
 
     def make_operation(self, operation: AbstractOperation) -> ASGIApp:
@@ -113,7 +131,7 @@ class _API(RoutedAPI[Any]):
             if scheme.get("type") != "http" or kind not in self.lookups:
                 raise ValueError(f"{operation.operation_id}: security scheme {scheme} is not HTTP bearer or basic")
             schemes[kind] = self.lookups[kind]
-        return _Check(next_app, schemes) if schemes else next_app
+        return _Check(next_app, schemes, self.sandboxes) if schemes else next_app
 
 
 class Security(RoutedMiddleware[_API]):
@@ -121,10 +139,11 @@ class Security(RoutedMiddleware[_API]):
 
     api_cls = _API
 
-    def __init__(self, app: ASGIApp, *, store: OrganizationStore) -> None:
+    def __init__(self, app: ASGIApp, *, store: OrganizationStore, sandboxes: Sandboxes) -> None:
         super().__init__(app)
         self.store = store
+        self.sandboxes = sandboxes
 
     def add_api(self, specification: Any, **kwargs: Any) -> _API:
-        api: _API = super().add_api(specification, store=self.store, **kwargs)
+        api: _API = super().add_api(specification, store=self.store, sandboxes=self.sandboxes, **kwargs)
         return api

@@ -24,11 +24,15 @@ from .numbers import parse_int
 from .pages import STYLESHEET, browser_errors, money, read_fields, render
 from .services import Services
 from .state import request_state
+from .stores import DEFAULT, REQUEST_LOG_SIZE
 
 __all__ = [
+    "DASHBOARD",
+    "SHOWN_ORGANIZATIONS",
     "checkout_action",
     "checkout_page",
     "dashboard",
+    "dashboard_url",
     "hosted_checkout",
     "is_form",
     "set_sticky",
@@ -39,6 +43,13 @@ __all__ = [
 SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50
+SHOWN_SANDBOXES = 50
+CLOCK_MOVES = (
+    ("+1 day", "advance", "P1D"),
+    ("+1 month", "advance", "P1M"),
+    ("To the next anniversary", "to", "next-anniversary"),
+)
+"""The dashboard's buttons of POST /__mock__/clock: (label, field, value)."""
 _UNLISTED = {
     "/__mock__",
     DASHBOARD,
@@ -50,6 +61,11 @@ _UNLISTED = {
 }
 _UNLISTED_PREFIXES = ("/ui/", "/apple-touch-icon", "/.well-known/")
 """The dashboard itself and what browsers and the Swagger UI page ask for by themselves."""
+
+
+def dashboard_url(sandbox: str) -> str:
+    """The dashboard of ``sandbox``."""
+    return DASHBOARD if sandbox == DEFAULT else f"{DASHBOARD}?sandbox={sandbox}"
 
 
 def _origin(url: str) -> str:
@@ -75,12 +91,11 @@ async def stylesheet(request: Request, services: Services) -> Response:
 
 @browser_errors()
 async def checkout_page(request: Request, services: Services) -> Response:
-    store = services.store
-    session = checkout.current(store, request.path_params["session_id"])
+    sandbox = await services.sandboxes.of_request(request)
+    session = await checkout.current(sandbox, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
-    organization = store.get(session["organizationId"])
-    prices = checkout.session_prices(store, session)
-    paid = organization.get("organizationType") == "paid"
+    organization = (await sandbox.get(session["organizationId"])).organization
+    prices = checkout.session_prices(services.store.prices, session)
     currencies = sorted({price.currency for price in prices})
     total = " + ".join(
         money(sum(price.amount for price in prices if price.currency == currency), currency) for currency in currencies
@@ -89,12 +104,19 @@ async def checkout_page(request: Request, services: Services) -> Response:
         "checkout.html",
         session=session,
         organization=organization,
-        lines=[{"price": price, "lower": paid and checkout.is_lower(organization, price)} for price in prices],
+        lines=[{"price": price} for price in prices],
         total=total,
         interval=prices[0].interval,
         success_url=checkout.success_url(session),
-        now=store.clock.now(),
+        action=_here(request),
+        now=sandbox.now,
     )
+
+
+def _here(request: Request) -> str:
+    """The page's own path and query: where its forms post."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 @browser_errors()
@@ -103,16 +125,17 @@ async def checkout_action(request: Request, services: Services) -> Response:
 
     The answer is made before paying, so that a Pay either completes with its redirect or changes nothing.
     """
-    store = services.store
-    session = checkout.current(store, request.path_params["session_id"])
+    sandbox = await services.sandboxes.of_request(request)
+    session = await checkout.current(sandbox, request.path_params["session_id"])
     _note_organization(request, session["organizationId"])
     action = (await read_fields(request)).get("action")
     if action == "pay":
         answer = RedirectResponse(checkout.location(checkout.success_url(session)), status_code=303)
-        await checkout.pay(store, session["id"])
+        await checkout.pay(sandbox, session["id"])
         return answer
     if action == "cancel":
-        return RedirectResponse(checkout.location(checkout.cancel(store, session["id"])["cancelUrl"]), status_code=303)
+        cancelled = await checkout.cancel(sandbox, session["id"])
+        return RedirectResponse(checkout.location(cancelled["cancelUrl"]), status_code=303)
     raise ValidationFailed(
         f"action must be 'pay' or 'cancel', got {str(action)[:40]!r}.",
         fix="Use the Pay or Cancel button of the checkout page, or send action=pay / action=cancel.",
@@ -139,17 +162,19 @@ def sticky_statuses(services: Services) -> list[int]:
 async def dashboard(request: Request, services: Services) -> Response:
     """The organizations, sessions and requests; with ``--proxy``, where it forwards and the requests judged."""
     store = services.store
+    sandbox = await services.sandboxes.of_request(request)
     entries = [
         entry
-        for entry in reversed(services.request_log)
+        for entry in reversed(await sandbox.recent(REQUEST_LOG_SIZE))
         if entry["path"] not in _UNLISTED and not entry["path"].startswith(_UNLISTED_PREFIXES)
     ]
     seen: dict[str, Any] = {
-        "now": store.clock.now(),  # what the mock's timestamps are read against
-        "clock_moved": store.clock.offset > dt.timedelta(),
+        "now": sandbox.now,  # what the mock's timestamps are read against
+        "clock_moved": sandbox.now > store.clock.base(),
         "wall_now": dt.datetime.now(dt.UTC),  # the request log's times are the wall clock's
         "requests": entries[:SHOWN_REQUESTS],
         "request_count": len(entries),
+        "watch_error": services.watch.error if services.watch is not None else None,
     }
     settings = services.settings
     if settings.proxy:
@@ -163,24 +188,30 @@ async def dashboard(request: Request, services: Services) -> Response:
             broken=sum(1 for entry in forwarded if entry["violations"]),
             **seen,
         )
-    sticky = store.sticky
+    sticky = await sandbox.stickies()
     rows = [
         {
             "tenant": tenant,
-            "org": store.get(tenant.organization_id),
+            "org": (await sandbox.get(tenant.organization_id)).organization,
             "sticky": sticky.get(tenant.organization_id),
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
-    sessions = store.state.recent_sessions(SHOWN_SESSIONS + 1)
-    session_count = len(sessions) if len(sessions) <= SHOWN_SESSIONS else len(store.sessions)  # all, only when more
+    sessions = await sandbox.recent_sessions(SHOWN_SESSIONS)
     return render(
         "dashboard.html",
+        sandbox=sandbox.name,
+        query="" if sandbox.name == DEFAULT else f"?sandbox={sandbox.name}",
+        sandboxes=await services.sandboxes.all(),
+        shown_sandboxes=SHOWN_SANDBOXES,
+        active_sticky=sticky,
+        frozen=store.clock.frozen,
+        clock_moves=CLOCK_MOVES,
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
-        sessions=[checkout.as_of_now(store, session) for session in sessions[:SHOWN_SESSIONS]],
-        session_count=session_count,
+        sessions=[checkout.as_of_now(sandbox.now, session) for session in sessions],
+        session_count=await sandbox.session_count(),
         sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
         **seen,
     )
@@ -217,8 +248,9 @@ async def set_sticky(request: Request, services: Services) -> Response:
             fix="Send organizationId of an organization listed on the dashboard.",
         )
     status = _sticky_status(fields.get("status"), sticky_statuses(services))
+    sandbox = await services.sandboxes.of_request(request)
     answer: Response = JSONResponse({"organizationId": organization_id, "status": status})
     if is_form(request):
-        answer = RedirectResponse(f"{DASHBOARD}#org-{organization_id}", status_code=303)
-    store.state.set_sticky(organization_id, status)
+        answer = RedirectResponse(f"{dashboard_url(sandbox.name)}#org-{organization_id}", status_code=303)
+    await sandbox.set_sticky(organization_id, status)
     return answer

@@ -1,17 +1,17 @@
 """The hosted checkout: what paying, cancelling and expiring a session do.
 
-A session is created by POST /billing (``store.add_session``) with status
-``open``. Paying completes it and changes the organization; cancelling
-changes nothing (the session stays open, as Stripe's does, until it is paid
-or expires). A session expires 24 hours after it was created, on the store's
-clock; a ``complete`` or ``expired`` session cannot be paid.
+A session is created by POST /billing (``Sandbox.add_session``) with status
+``open``, in the sandbox of the request. Paying completes it and changes the
+organization; cancelling changes nothing (the session stays open, as Stripe's
+does, until it is paid or expires). A session expires 24 hours after it was
+created, on its sandbox's clock; a ``complete`` or ``expired`` session cannot be
+paid.
 
-Paying applies each chosen price at once, except a *lower* price for a paid
-organization: a price is lower when none of the caps it sets is above the
-organization's current value and at least one is below. A lower price is
-scheduled instead: the ``pendingDowngrade*`` fields say what the caps become
-on ``anniversaryDate``, and the current caps stay. Paying a price that is not
-lower drops any downgrade scheduled before.
+Paying applies each chosen price at once: the organization is paid, its
+subscription active, its caps those the prices set; a downgrade scheduled before
+(the ``pendingDowngrade*`` fields) is dropped. (The document gives a pending
+downgrade one account type, ``free``: a change between paid tiers is never
+pending.)
 
 Paying is all or nothing: everything that can fail (the prices, the plan, the
 new organization, the redirect) is worked out first, and the organization and
@@ -27,9 +27,10 @@ from typing import Any
 from urllib.parse import quote
 
 from .errors import ApiError, InvalidUrl, ServerBusy
-from .fixtures import CAP_FIELDS, Price
-from .ids import new_id
-from .store import OrganizationStore
+from .fixtures import Price
+from .ids import Ids
+from .lifecycle import PENDING
+from .store import Sandbox
 
 __all__ = [
     "CheckoutError",
@@ -37,23 +38,17 @@ __all__ = [
     "SessionClosed",
     "SessionExpired",
     "SessionNotFound",
+    "PriceGone",
     "as_of_now",
     "cancel",
     "current",
-    "is_lower",
     "location",
     "pay",
     "session_prices",
     "success_url",
 ]
 
-PENDING_FIELDS = {
-    "messagesCap": "pendingDowngradeMessagesCap",
-    "costCap": "pendingDowngradeCostCap",
-    "smsCap": "pendingDowngradeSmsCap",
-    "callCap": "pendingDowngradeCallCap",
-}
-PENDING_ALL = (*PENDING_FIELDS.values(), "pendingDowngradeEffectiveDate", "pendingDowngradeAccountType")
+PENDING_ALL = (*PENDING.values(), "pendingDowngradeEffectiveDate", "pendingDowngradeAccountType")
 ATTEMPTS = 100
 """Tries of a Pay whose organization another process keeps changing under it."""
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -86,37 +81,48 @@ class SessionExpired(CheckoutError):
     fix = "Create a new session with POST /billing."
 
 
+class PriceGone(CheckoutError):
+    status_code = 409
+    code = "checkout_price_gone"
+    default_message = "A price of this checkout session is no longer in the price catalog."
+    fix = "The fixtures changed (--watch): create a new session with POST /billing."
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """What paying did: the session and organization after it, and the tiers by effect."""
+    """What paying did: the session and organization after it, and the prices applied."""
 
     session: dict[str, Any]
     organization: dict[str, Any]
     applied: tuple[str, ...]
-    scheduled: tuple[str, ...]
 
 
 def _parse(timestamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(timestamp)
 
 
-def current(store: OrganizationStore, session_id: str) -> dict[str, Any]:
+async def current(sandbox: Sandbox, session_id: str) -> dict[str, Any]:
     """The session as it stands now (an open session past ``expiresAt`` reads as ``expired``)."""
-    session = store.session(session_id)
+    session = await sandbox.session(session_id)
     if session is None:
         raise SessionNotFound(f"There is no checkout session {session_id[:80]!r}.")
-    return as_of_now(store, session)
+    return as_of_now(sandbox.now, session)
 
 
-def as_of_now(store: OrganizationStore, session: dict[str, Any]) -> dict[str, Any]:
-    """``session`` as it stands now: ``expired`` once open past ``expiresAt``."""
-    if session["status"] == "open" and store.clock.now() >= _parse(session["expiresAt"]):
+def as_of_now(now: dt.datetime, session: dict[str, Any]) -> dict[str, Any]:
+    """``session`` as it stands at ``now``: ``expired`` once open past ``expiresAt``."""
+    if session["status"] == "open" and now >= _parse(session["expiresAt"]):
         return {**session, "status": "expired"}
     return session
 
 
-def session_prices(store: OrganizationStore, session: dict[str, Any]) -> list[Price]:
-    return [store.prices[price_id] for price_id in session["priceIds"].values()]
+def session_prices(prices: dict[str, Price], session: dict[str, Any]) -> list[Price]:
+    """The session's prices; :class:`PriceGone` when the catalog no longer has one (``--watch``)."""
+    found = [prices.get(price_id) for price_id in session["priceIds"].values()]
+    missing = [price_id for price_id, price in zip(session["priceIds"].values(), found, strict=True) if price is None]
+    if missing:
+        raise PriceGone(f"The price catalog no longer has {', '.join(missing)[:200]}, which this session was for.")
+    return [price for price in found if price is not None]
 
 
 def _check_open(session: dict[str, Any]) -> None:
@@ -127,66 +133,44 @@ def _check_open(session: dict[str, Any]) -> None:
         raise SessionExpired(f"{name} expired at {session['expiresAt']}; it cannot be paid.")
 
 
-def is_lower(organization: dict[str, Any], price: Price) -> bool:
-    """No cap the price sets goes up, and at least one goes down."""
-    deltas = [value - organization.get(field, 0) for field, value in price.caps.items()]
-    return all(delta <= 0 for delta in deltas) and any(delta < 0 for delta in deltas)
-
-
-Plan = tuple[dict[str, Any], list[str], list[Price], list[Price]]
-
-
-def _plan(organization: dict[str, Any], prices: list[Price]) -> Plan:
-    """The changes, the fields to drop, the prices applied now and those scheduled."""
-    paid = organization.get("organizationType") == "paid"
-    later = [price for price in prices if paid and is_lower(organization, price)]
-    now = [price for price in prices if price not in later]
+def _plan(organization: dict[str, Any], prices: list[Price], ids: Ids) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The changes paying ``prices`` makes, and the fields it drops."""
     changes: dict[str, Any] = {"organizationType": "paid", "subscriptionStatus": "active"}
-    for price in now:
+    for price in prices:
         changes.update(price.caps)
-    remove: list[str] = []
-    if later:
-        pending = {field: changes.get(field, organization.get(field, 0)) for field in CAP_FIELDS}
-        for price in later:
-            pending.update(price.caps)
-        changes.update({PENDING_FIELDS[field]: value for field, value in pending.items()})
-        changes["pendingDowngradeEffectiveDate"] = organization["anniversaryDate"]
-        remove.append("pendingDowngradeAccountType")  # the schema knows only "free"; this one stays paid
-    else:
-        remove.extend(PENDING_ALL)
     if not organization.get("stripeSubscriptionId") or organization.get("subscriptionStatus") == "canceled":
-        changes["stripeSubscriptionId"] = new_id("sub")
-    return changes, remove, now, later
+        changes["stripeSubscriptionId"] = ids.new("sub")
+    return changes, PENDING_ALL
 
 
-async def pay(store: OrganizationStore, session_id: str) -> Outcome:
+async def pay(sandbox: Sandbox, session_id: str) -> Outcome:
     """Complete the session and change its organization; raises if it is not open.
 
     The lock keeps this process's Pays of one organization in turn; the state's
-    :meth:`~mock_server.store.OrganizationStore.complete` pays the session exactly once, whichever
+    :meth:`~mock_server.store.Sandbox.complete` pays the session exactly once, whichever
     process asks, and refuses a plan made on an organization another process has changed since.
     """
-    organization_id = current(store, session_id)["organizationId"]
-    async with store.lock(organization_id):
+    organization_id = (await current(sandbox, session_id))["organizationId"]
+    async with sandbox.lock(organization_id):
         for _ in range(ATTEMPTS):
-            session = current(store, session_id)
+            session = await current(sandbox, session_id)
             _check_open(session)
-            prices = session_prices(store, session)
-            before = store.get(organization_id)
-            changes, remove, now, later = _plan(before, prices)
-            organization = store.changed(organization_id, changes, remove=remove)
+            prices = session_prices(sandbox.store.prices, session)
+            before = await sandbox.get(organization_id)
+            changes, remove = _plan(before.organization, prices, sandbox.store.ids)
+            organization = sandbox.changed(before, changes, remove=remove)
             session = {
                 **session,
                 "status": "complete",
                 "completedAt": organization["updatedAt"],
                 "subscriptionId": organization["stripeSubscriptionId"],
             }
-            outcome = Outcome(session, organization, tuple(p.id for p in now), tuple(p.id for p in later))
-            done = store.complete(session, organization_id, before, organization)
+            outcome = Outcome(session, organization, tuple(price.id for price in prices))
+            done = await sandbox.complete(session, organization_id, before, organization)
             if done == "paid":
                 return outcome
             if done == "closed":  # another process paid it first
-                _check_open(current(store, session_id))
+                _check_open(await current(sandbox, session_id))
                 raise SessionClosed(f"Checkout session {session_id} was paid meanwhile; it cannot be paid twice.")
     raise ServerBusy(
         f"Organization {organization_id} kept changing while checkout session {session_id} was paid.",
@@ -194,9 +178,9 @@ async def pay(store: OrganizationStore, session_id: str) -> Outcome:
     )
 
 
-def cancel(store: OrganizationStore, session_id: str) -> dict[str, Any]:
+async def cancel(sandbox: Sandbox, session_id: str) -> dict[str, Any]:
     """Leave the checkout: nothing changes, whatever the session's status."""
-    return current(store, session_id)
+    return await current(sandbox, session_id)
 
 
 def success_url(session: dict[str, Any]) -> str:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from billing_contract.commands import CommandParser
 
 from . import __version__, docs, workers
-from .settings import SETTINGS, ConfigError, Settings
+from .settings import SETTINGS, ConfigError, Settings, redact_url
 
 if TYPE_CHECKING:
     from .asgi import MockServer
     from .fixtures import Tenant
+    from .store import OrganizationStore
 
 __all__ = ["main", "parse_args"]
 
@@ -76,8 +77,37 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
     raise AssertionError("unreachable")
 
 
-def _banner(settings: Settings, port: int, tenants: Iterable[Tenant]) -> str:
-    """What the server prints when it listens: its addresses, and the keys of ``tenants`` (the store's)."""
+def restored(store: OrganizationStore) -> str:
+    """What the state held when the server started: nothing for a fresh state, else what a request will meet."""
+    world = store.world()
+    changed = len(world.organizations())
+    sessions = world.sessions()
+    open_sessions = sum(1 for session in sessions.values() if session.get("status") == "open")
+    sticky = world.stickies()
+    sandboxes = len(store.state.sandboxes())
+    offset = world.clock_offset()
+    parts = [
+        f"{count} {what}{'' if count == 1 else 's'}"
+        for count, what in (
+            (changed, "changed organization"),
+            (len(sessions), "checkout session"),
+            (sandboxes, "named sandbox"),
+        )
+        if count
+    ]
+    if open_sessions:
+        parts.append(f"{open_sessions} of them open" if len(sessions) > open_sessions else "all open")
+    if offset:
+        parts.append(f"the clock {offset} ahead")
+    parts += [
+        f"STICKY: {organization_id} answers every call with {status}" for organization_id, status in sticky.items()
+    ]
+    return "restored: " + ", ".join(parts) if parts else "nothing stored: every organization as the fixtures say"
+
+
+def _banner(settings: Settings, port: int, tenants: Iterable[Tenant], state: str = "") -> str:
+    """What the server prints when it listens: its addresses, the keys of ``tenants`` (the store's), and what
+    the state held (``state``, :func:`restored`)."""
     tenants = list(tenants)
     demo_keys = [(tenant.api_key, tenant.description) for tenant in tenants if tenant.label != "generated"]
     if settings.generate:
@@ -90,6 +120,7 @@ def _banner(settings: Settings, port: int, tenants: Iterable[Tenant]) -> str:
         f"  API docs (Swagger UI): {base}/ui/",
         f"  OpenAPI document:      {base}/openapi.yaml",
         f"  Mock control:          {base}/__mock__/health, /__mock__/requests, POST /__mock__/reset",
+        f"  State:                 {redact_url(settings.state)}" + (f" ({state})" if state else ""),
     ]
     if settings.proxy:  # the deployment's credentials, not the demo keys
         strict = "; --proxy-strict: a violation is a 502" if settings.proxy_strict else ""
@@ -143,7 +174,7 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        app.services.store.state.close()
+        app.services.store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock-server: error: cannot listen on {where}: {error.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    banner = _banner(settings, port, app.services.store)
+    banner = _banner(settings, port, app.services.store, restored(app.services.store))
     # The app, the spec and the store live as long as the process: out of the collector's way,
     # a full collection no longer walks them (a pause of tens of ms with --generate).
     gc.collect()
@@ -193,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.freeze()
             _serve(worker_app, settings, worker_sock)
 
-        app.services.store.state.close()  # each worker opens its own connection to the state
+        app.services.store.close()  # each worker opens its own connection to the state
         sockets = workers.listeners(sock, settings.workers)
         print(banner + f"\n  {settings.workers} worker processes.", flush=True)
         if workers.run_workers(sockets, work) != 0:

@@ -29,7 +29,7 @@ from .state import request_state
 __all__ = ["Endpoint", "Scenario", "request_origin", "send_json"]
 
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
-_ARGUMENTS = frozenset({"user", "body", "state", "origin"})
+_ARGUMENTS = frozenset({"user", "body", "state", "origin", "sandbox"})
 
 
 def request_origin(scope: Scope, fallback: str) -> str:
@@ -57,7 +57,7 @@ class _Forced:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
         preference = parse_prefer(header_text(scope, b"prefer"))
-        sticky = self.services.store.state.sticky(state.organization_id or "")
+        sticky = await self.services.store.runner.read(state.sandbox, "sticky", state.organization_id or "")
         if sticky is not None and preference.code is None and preference.example is None:
             preference = dataclasses.replace(preference, code=sticky)
         delay = self.services.settings.latency + preference.delay
@@ -75,6 +75,7 @@ class _Call:
         self.handler = operation.function
         self.arguments = _ARGUMENTS & set(inspect.signature(self.handler).parameters)
         self.fallback_host = f"{services.settings.host}:{services.settings.port}"
+        self.store = services.store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
@@ -82,6 +83,8 @@ class _Call:
         arguments = {name: value for name, value in values.items() if name in self.arguments}
         if "origin" in self.arguments:
             arguments["origin"] = request_origin(scope, self.fallback_host)
+        if "sandbox" in self.arguments:
+            arguments["sandbox"] = await self.store.sandbox(state.sandbox)
         body, status = await self.handler(**arguments)
         await send_json(send, body, status)
 

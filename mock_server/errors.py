@@ -34,6 +34,10 @@ __all__ = [
     "MalformedRequest",
     "RequestTimeout",
     "ServerBusy",
+    "SandboxExists",
+    "SandboxLimit",
+    "SandboxNotFound",
+    "StateUnavailable",
     "MalformedCredentials",
     "MethodNotAllowed",
     "MissingCredentials",
@@ -75,6 +79,10 @@ class ApiError(Exception):
             self.fix = fix  # type: ignore[misc]
         self.provider = provider
         self.provider_code = provider_code
+
+    def headers(self) -> list[tuple[str, str]]:
+        """Headers the answer carries besides the body's (``Retry-After``...)."""
+        return []
 
     def body(self, tracking_id: str) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -237,6 +245,51 @@ class ServerBusy(ApiError):
     code = "server_busy"
     default_message = "The server has as many connections open as it takes."
     fix = "Retry in a moment, or close idle connections (limit: --max-connections)."
+
+
+class StateUnavailable(ApiError):
+    """The state (SQLite, Redis) is busy or unreachable: the request waited as long as ``--state-timeout``."""
+
+    status_code = 503
+    code = "state_unavailable"
+    default_message = "The mock's state did not answer in time."
+    fix = "Retry in a moment; if it persists, check the --state backend (mock-server --docs state)."
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Retry-After", "1")]
+
+
+class SandboxLimit(ApiError):
+    """As many sandboxes as ``--max-sandboxes`` exist: one must expire or be dropped first."""
+
+    status_code = 429
+    code = "sandbox_limit_reached"
+    default_message = "No more sandboxes can be made now."
+    fix = (
+        "Drop sandboxes you no longer need (DELETE /__mock__/sandboxes/NAME), wait for idle ones to expire "
+        "(--sandbox-ttl), or start the mock with a higher --max-sandboxes."
+    )
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Retry-After", str(self.retry_after))]
+
+
+class SandboxNotFound(ApiError):
+    status_code = 404
+    code = "sandbox_not_found"
+    default_message = "There is no sandbox of that name."
+    fix = "List the sandboxes with GET /__mock__/sandboxes; an idle sandbox expires after --sandbox-ttl."
+
+
+class SandboxExists(ApiError):
+    status_code = 409
+    code = "sandbox_exists"
+    default_message = "A sandbox of that name exists already."
+    fix = "Pick another name, leave the name out for a generated one, or drop the sandbox first."
 
 
 class HostNotAllowed(ApiError):

@@ -7,11 +7,13 @@ A file that cannot be read, or that does not match ``openapi.yaml``, raises
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .lifecycle import resolve_dates
 from .settings import ConfigError
 from .spec import ApiSpec
 
@@ -104,14 +106,27 @@ def load_prices(directory: Path) -> dict[str, Price]:
     return prices
 
 
-def load_tenants(directory: Path, spec: ApiSpec) -> list[Tenant]:
+def _absolute(path: Path, index: int, organization: Any, start: dt.datetime) -> Any:
+    """``organization`` with dates relative to the clock's start (``start+P12D``) made absolute."""
+    if not isinstance(organization, dict):
+        return organization
+    try:
+        return resolve_dates(organization, start)
+    except (ValueError, OverflowError) as error:
+        raise FixtureError(f"{path}: entry {index}: {error}") from None
+
+
+def load_tenants(directory: Path, spec: ApiSpec, start: dt.datetime | None = None) -> list[Tenant]:
+    """The organizations of ``directory``; dates given relative to the clock's start are made absolute
+    against ``start`` (now when None; docs/guide.md, "Billing time")."""
+    start = start or dt.datetime.now(dt.UTC).replace(microsecond=0)
     path = directory / "organizations.yaml"
     validator = spec.validator("BillingResponse")
     tenants: list[Tenant] = []
     seen: set[str] = set()
     for index, entry in enumerate(read_entries(path)):
         _require(path, index, entry, ("apiKey", "clientId", "clientSecret", "organization"))
-        organization = entry["organization"]
+        organization = entry["organization"] = _absolute(path, index, entry["organization"], start)
         errors = sorted(validator.iter_errors(organization), key=lambda error: list(error.path))
         if errors:
             where = "/".join(str(part) for part in errors[0].path) or "organization"

@@ -166,10 +166,13 @@ def browser_errors(
     return decorate
 
 
-async def read_fields(request: Request) -> dict[str, Any]:
-    """A form (application/x-www-form-urlencoded) or a JSON object, as one flat dict."""
+async def read_fields(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
+    """A form (application/x-www-form-urlencoded) or a JSON object, as one flat dict (``empty_ok``: no body
+    at all is no field)."""
     kind = media_type(request.headers.get("content-type"))[0]
     raw = await request.body()
+    if empty_ok and not raw:
+        return {}
     if kind == "application/x-www-form-urlencoded":
         try:
             parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))

@@ -123,7 +123,7 @@ def middlewares(services: Services) -> list[Any]:
         return [*common, functools.partial(Proxy, services=services)]
     return [
         *common,
-        functools.partial(Security, store=services.store),
+        functools.partial(Security, store=services.store, sandboxes=services.sandboxes),
         RequestValidation,
         ResponseValidation,
         functools.partial(Scenario, services=services),

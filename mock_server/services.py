@@ -10,11 +10,13 @@ from .scenarios import Scenarios
 from .settings import Settings
 from .spec import ApiSpec
 from .store import OrganizationStore
-from .stores import REQUEST_LOG_SIZE
+from .stores import DEFAULT, REQUEST_LOG_SIZE
 from .stripe_stub import StripeClient
 
 if TYPE_CHECKING:
+    from .sandboxes import Sandboxes
     from .upstream import Upstream
+    from .watch import FixtureWatch
 
 __all__ = ["Recorder", "Services", "REQUEST_LOG_SIZE"]
 
@@ -40,16 +42,20 @@ class Services:
     """``--proxy``: the deployment the API's operations are forwarded to (mock_server.upstream)."""
     recording: Recorder | None = None
     """``--record DIR``: where the proxy's 2xx answers are written as fixtures."""
+    sandboxes: Sandboxes = dataclasses.field(init=False)
+    """The named sandboxes (set by the app factory)."""
+    watch: FixtureWatch | None = None
+    """``--watch``: the fixtures folder, read again when it changes."""
 
-    @property
-    def request_log(self) -> list[dict[str, Any]]:
-        """The most recent requests (:data:`REQUEST_LOG_SIZE`), the oldest first."""
-        return self.store.state.recent(REQUEST_LOG_SIZE)
+    async def request_log(self, sandbox: str = DEFAULT, count: int = REQUEST_LOG_SIZE) -> list[dict[str, Any]]:
+        """The sandbox's most recent requests, the oldest first."""
+        return await (await self.store.sandbox(sandbox)).recent(count)
 
-    def reset(self) -> None:
-        """Back to the fixtures: organizations, sessions, Stripe's record, the request log.
+    async def reset(self, sandbox: str = DEFAULT) -> None:
+        """Back to the fixtures: organizations, sessions, sticky scenarios, the clock, the request log.
 
-        All or nothing: Stripe's record, the one part that cannot be put back, is reset
-        last, inside the state's reset; if anything fails, nothing is reset.
+        All or nothing: for the default sandbox, Stripe's record, the one part that cannot be put
+        back, is reset last, inside the state's reset; if anything fails, nothing is reset.
         """
-        self.store.reset(before_commit=getattr(self.stripe, "reset", None))
+        before_commit = getattr(self.stripe, "reset", None) if sandbox == DEFAULT else None
+        await self.store.reset(sandbox, before_commit)

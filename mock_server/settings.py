@@ -10,6 +10,7 @@ malformed value stops start-up with a :class:`ConfigError` naming the flag or va
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -129,6 +130,19 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw)
 
 
+def redact_url(url: str) -> str:
+    """``url`` without its password (``redis://user:***@host``), cut to a readable length."""
+    try:
+        parts = urlsplit(url[:500])
+        password = parts.password
+    except ValueError:
+        return url[:80]
+    if password is None:
+        return url[:200]
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()[:200]
+
+
 def _state(name: str, raw: str) -> str:
     """``memory``, ``redis://...`` (checked when opened), or ``sqlite:///PATH`` in a folder that exists
     and can be written (mock_server.stores)."""
@@ -137,7 +151,7 @@ def _state(name: str, raw: str) -> str:
     if not raw.startswith("sqlite:///") or raw == "sqlite:///":
         raise ConfigError(
             f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see mock-server --docs state), "
-            f"got {raw[:80]!r}"
+            f"got {redact_url(raw)[:80]!r}"
         )
     path = Path(raw[len("sqlite:///") :])
     folder = path.parent
@@ -175,6 +189,32 @@ def _ca_file(name: str, raw: str) -> Path | None:
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw} ({exc})") from None
     return Path(raw)
+
+
+_DECIMAL = re.compile(r"\d{1,4}(\.\d{1,3})?")
+
+
+def _timeout(name: str, raw: str) -> float:
+    """Seconds, with up to three decimals, from 0.05 to 60."""
+    value = float(raw) if _DECIMAL.fullmatch(raw.strip()) else None
+    if value is None or not 0.05 <= value <= 60:
+        raise ConfigError(f"{name} must be a number of seconds from 0.05 to 60 (such as 2 or 0.5), got {raw[:40]!r}")
+    return value
+
+
+def _instant(name: str, raw: str) -> dt.datetime | None:
+    """An ISO 8601 date-time with its offset (``2026-01-01T00:00:00Z``), from year 1970 to 9000."""
+    if not raw:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw.strip()) if len(raw) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not 1970 <= moment.year <= 9000:
+        raise ConfigError(
+            f"{name} must be a date-time with its UTC offset, such as 2026-01-01T00:00:00Z, got {raw[:40]!r}"
+        )
+    return moment.astimezone(dt.UTC)
 
 
 _workers = _whole_number(64, "processes", least=1)
@@ -309,6 +349,48 @@ class Settings:
             "where state is kept: memory, sqlite:///PATH (a file, kept across restarts), "
             "or redis://HOST:PORT/DB[?namespace=NAME] (shared by processes; see mock-server --docs state)",
             metavar="BACKEND",
+        ),
+    )
+
+    state_timeout: float = field(
+        default=2.0,
+        metadata=_row(
+            _timeout,
+            "seconds a request waits for a busy or unreachable --state (sqlite or redis) before it answers 503",
+            metavar="SECONDS",
+        ),
+    )
+    sandbox_ttl: int = field(
+        default=3600,
+        metadata=_row(
+            _whole_number(31 * 86400, "seconds", least=1),
+            "seconds a named sandbox may stay idle before it is dropped",
+            metavar="SECONDS",
+        ),
+    )
+    max_sandboxes: int = field(
+        default=10_000,
+        metadata=_row(
+            _whole_number(1_000_000, "sandboxes"),
+            "most named sandboxes at once; past it 429 sandbox_limit_reached",
+            metavar="N",
+        ),
+    )
+    watch: bool = field(
+        default=False,
+        metadata=_row(
+            _switch,
+            "read --fixtures again when its files change: new sandboxes and resets use them, stored state stays",
+            shown="off",
+        ),
+    )
+    clock_start: dt.datetime | None = field(
+        default=None,
+        metadata=_row(
+            _instant,
+            "freeze the clock at this date-time (it then moves only when advanced): runs repeat to the byte",
+            shown="real time",
+            metavar="DATETIME",
         ),
     )
 

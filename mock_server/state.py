@@ -28,6 +28,8 @@ class RequestState:
     """The status the answer started with (500 until one is sent)."""
     body: Any = None
     """The request body, parsed and validated (None: the operation takes none)."""
+    sandbox: str = "default"
+    """The sandbox the request acts in: ``X-Mock-Sandbox``, or the one its credentials belong to."""
     violations: list[dict[str, str]] | None = None
     """``--proxy``: the contract checks the deployment's answer broke, as ``{"check", "message"}``; empty when it
     kept the contract, None when the mock answered the request itself (nothing was forwarded and judged)."""

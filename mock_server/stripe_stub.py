@@ -16,7 +16,7 @@ from typing import Protocol
 
 from .errors import ProviderError
 from .fixtures import Price
-from .ids import new_id
+from .ids import Ids
 
 __all__ = ["MAX_CALLS", "FakeStripe", "StripeCall", "StripeClient", "StripeFailure"]
 
@@ -59,8 +59,11 @@ class StripeCall:
 class FakeStripe:
     """In-memory Stripe: ids shaped like Stripe's, calls recorded, strict about prices."""
 
-    def __init__(self, prices: Mapping[str, Price], failures: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, prices: Mapping[str, Price], failures: Mapping[str, str] | None = None, *, ids: Ids | None = None
+    ) -> None:
         self.prices = prices
+        self.ids = ids or Ids()
         self.failures = dict(failures or {})
         self.calls: collections.deque[StripeCall] = collections.deque(maxlen=MAX_CALLS)
 
@@ -73,7 +76,7 @@ class FakeStripe:
 
     async def create_customer(self, *, organization_id: str, email: str, name: str) -> str:
         await self._call("create_customer", organization_id, email=email, name=name)
-        return new_id("cus")
+        return self.ids.new("cus")
 
     async def create_checkout_session(
         self,
@@ -95,7 +98,7 @@ class FakeStripe:
             success_url=success_url,
             cancel_url=cancel_url,
         )
-        return new_id("cs_test", 24)
+        return self.ids.new("cs_test", 24)
 
     def reset(self) -> None:
         self.calls = collections.deque(maxlen=MAX_CALLS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -13,6 +14,7 @@ from mock_server import Settings, create_app
 from mock_server.asgi import MockServer
 from mock_server.clock import Clock
 from mock_server.spec import ApiSpec, load_spec
+from mock_server.stores import World
 
 from .redis_server import redis_server
 
@@ -40,6 +42,18 @@ def checkout_body(app_url: str, **prices: str) -> dict[str, str]:
         "successUrl": f"{app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancelUrl": f"{app_url}/billing/cancel",
     }
+
+
+def stored(app: MockServer, sandbox: str = "default") -> World:
+    """What the state of ``sandbox`` holds, read directly once every call made so far is done."""
+    app.services.store.runner.drain()
+    return app.services.store.world(sandbox)
+
+
+def organization(app: MockServer, organization_id: str, sandbox: str = "default") -> dict[str, Any]:
+    """The organization as stored, or as the fixtures say when it never changed (billing time not applied)."""
+    found = stored(app, sandbox).organization(organization_id)
+    return found if found is not None else app.services.store.tenants[organization_id].organization
 
 
 @pytest.fixture(scope="session")

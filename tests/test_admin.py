@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
+from mock_server.asgi import MockServer
 
 from .conftest import BASE_URL, VALID_BODY, bearer
 
@@ -18,7 +19,7 @@ def test_health(client: TestClient) -> None:
     assert answer.json()["organizations"] == 8
 
 
-def test_reset_goes_back_to_the_fixtures(client: TestClient) -> None:
+def test_reset_goes_back_to_the_fixtures(app: MockServer, client: TestClient) -> None:
     created = client.post("/billing", headers=FREE, json={**VALID_BODY, "messagePriceId": "price_message_starter"})
     assert created.json()["stripeCustomerId"]
     answer = client.post("/__mock__/reset")
@@ -27,7 +28,8 @@ def test_reset_goes_back_to_the_fixtures(client: TestClient) -> None:
     assert again["stripeCustomerId"] != created.json()["stripeCustomerId"]
     assert client.get("/account/organization", headers=FREE).json()["updatedAt"] == again["updatedAt"]
     assert client.post("/__mock__/reset").status_code == 200
-    assert client.get("/account/organization", headers=FREE).json()["updatedAt"] == "2026-06-01T09:00:00.000Z"
+    fixture = app.services.store.tenants["org_free_demo"].organization
+    assert client.get("/account/organization", headers=FREE).json()["updatedAt"] == fixture["updatedAt"]
 
 
 def test_recent_requests_carry_tracking_ids(client: TestClient) -> None:

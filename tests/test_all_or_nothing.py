@@ -55,11 +55,18 @@ def fake_stripe(app: MockServer) -> FakeStripe:
 
 def everything(app: MockServer) -> Any:
     """Every piece of state a Pay, a Cancel or a reset could change."""
-    services = app.services
-    store = services.store
-    organizations = {tenant.organization_id: store.get(tenant.organization_id) for tenant in store}
+    store = app.services.store
+    store.runner.drain()
+    world = store.world()
     stripe_calls = list(fake_stripe(app).calls)
-    return copy.deepcopy((organizations, dict(store.sessions), dict(store.sticky), stripe_calls, store.clock.offset))
+    return copy.deepcopy(
+        (world.organizations(), world.sessions(), world.stickies(), stripe_calls, world.clock_offset())
+    )
+
+
+def request_log(app: MockServer) -> list[dict[str, Any]]:
+    app.services.store.runner.drain()
+    return app.services.store.world().recent(200)
 
 
 def session_url(client: TestClient, auth: dict[str, str], **prices: str) -> str:
@@ -82,14 +89,14 @@ PAY_STEPS = [
     (FREE, "price_message_growth", "mock_server.checkout._check_open"),
     (FREE, "price_message_growth", "mock_server.checkout.session_prices"),
     (FREE, "price_message_growth", "mock_server.checkout._plan"),
-    (PAID, "price_message_starter", "mock_server.checkout.is_lower"),  # a lower tier: scheduled
-    (FREE, "price_message_growth", "mock_server.checkout.new_id"),  # the first subscription
-    (FREE, "price_message_growth", "mock_server.store.OrganizationStore.get"),
-    (FREE, "price_message_growth", "mock_server.store.OrganizationStore.lock"),
-    (FREE, "price_message_growth", "mock_server.store.OrganizationStore.changed"),
+    (PAID, "price_message_starter", "mock_server.store.as_of"),  # billing time, on a paid organization
+    (FREE, "price_message_growth", "mock_server.ids.Ids.new"),  # the first subscription
+    (FREE, "price_message_growth", "mock_server.store.Sandbox.get"),
+    (FREE, "price_message_growth", "mock_server.store.Sandbox.lock"),
+    (FREE, "price_message_growth", "mock_server.store.Sandbox.changed"),
     (FREE, "price_message_growth", "mock_server.store.format_timestamp"),
     (FREE, "price_message_growth", "mock_server.checkout.Outcome"),
-    (FREE, "price_message_growth", "mock_server.store.OrganizationStore.complete"),
+    (FREE, "price_message_growth", "mock_server.store.Sandbox.complete"),
 ]
 
 
@@ -138,7 +145,7 @@ def test_a_cancel_that_fails_changes_nothing_and_can_be_retried(
     "step",
     [
         "mock_server.store.OrganizationStore.reset",
-        "state.reset",  # the backend's own
+        "world.reset",  # the backend's own
         "mock_server.stripe_stub.FakeStripe.reset",
         "mock_server.admin.JSONResponse",
     ],
@@ -150,19 +157,19 @@ def test_a_reset_that_fails_changes_nothing_and_can_be_retried(
     session_url(client, PAID, budgetPriceId="price_budget_starter")
     client.post("/__mock__/sticky", json={"organizationId": "org_paid_demo", "status": 402})
     app.services.store.clock.advance(dt.timedelta(hours=1))
-    before, log = everything(app), list(app.services.request_log)
+    before, log = everything(app), request_log(app)
 
-    if step == "state.reset":
-        monkeypatch.setattr(app.services.store.state, "reset", boom)
+    if step == "world.reset":
+        monkeypatch.setattr(type(app.services.store.world()), "reset", boom)
     else:
         monkeypatch.setattr(step, boom)
     assert client.post("/__mock__/reset").status_code == 500
     monkeypatch.undo()
     assert everything(app) == before
-    assert list(app.services.request_log)[:-1] == log  # and the failed reset's own line
+    assert request_log(app)[:-1] == log  # and the failed reset's own line
 
     assert client.post("/__mock__/reset").status_code == 200
-    assert app.services.store.sessions == {}
+    assert app.services.store.world().sessions() == {}
     assert list(fake_stripe(app).calls) == []
     assert app.services.store.clock.now() == START
     assert client.get("/account/organization", headers=FREE).json()["organizationType"] == "free"
@@ -189,7 +196,7 @@ def test_a_url_pay_or_cancel_could_not_redirect_to_is_refused_before_a_session_e
         assert refused.status_code == 400
         assert refused.json()["error"]["code"] == "invalid_url"
         assert field in refused.json()["error"]["message"]
-    assert app.services.store.sessions == {}
+    assert app.services.store.world().sessions() == {}
     assert list(fake_stripe(app).calls) == []
 
 

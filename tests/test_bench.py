@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -154,3 +155,16 @@ def test_the_proxy_row_forwards_to_a_mock_the_bench_starts(bench: ModuleType) ->
     finally:
         bench.ProxiedMock.stop()
     assert bench.ProxiedMock.process is None
+
+
+@pytest.mark.socket
+def test_the_sandbox_benchmark_measures_creation_and_memory() -> None:
+    done = subprocess.run(
+        [sys.executable, "benchmarks/sandboxes.py", "--creates", "50", "--count", "50"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert "create a sandbox (POST /__mock__/sandboxes), median of 50" in done.stdout, done.stderr
+    assert "RSS added by 50 sandboxes with one paid checkout each" in done.stdout

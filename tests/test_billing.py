@@ -15,7 +15,7 @@ from mock_server.clock import Clock
 from mock_server.spec import ApiSpec
 from mock_server.stripe_stub import FakeStripe
 
-from .conftest import BASE_URL, VALID_BODY, bearer
+from .conftest import BASE_URL, VALID_BODY, bearer, organization, stored
 
 FREE = bearer("sk_test_free_org")
 PAID = bearer("sk_test_paid_org")
@@ -67,7 +67,7 @@ def test_a_price_gives_a_checkout_session(app, client: TestClient, prices: dict[
     url = urlsplit(body["url"])
     assert url.scheme in ("http", "https") and url.netloc
     assert url.path == f"/__mock__/checkout/{body['sessionId']}"
-    session = app.services.store.sessions[body["sessionId"]]
+    session = stored(app).sessions()[body["sessionId"]]
     assert session["organizationId"] == "org_free_demo"
     assert session["priceIds"] == prices
     assert session["customerId"] == body["stripeCustomerId"]
@@ -108,8 +108,8 @@ def test_unknown_or_wrong_tier_prices_are_400_and_change_nothing(
     answer = _post(client, FREE, **prices)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == code
-    assert "stripeCustomerId" not in app.services.store.get("org_free_demo")
-    assert app.services.store.sessions == {}
+    assert "stripeCustomerId" not in organization(app, "org_free_demo")
+    assert stored(app).sessions() == {}
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_urls_must_be_absolute_http(client: TestClient, field_value: tuple[str, 
 
 
 def test_a_stripe_failure_is_a_502_naming_the_provider_and_changes_nothing(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
-    before = app.services.store.get("org_stripe_error_demo")
+    before = organization(app, "org_stripe_error_demo")
     answer = _post(client, bearer("sk_test_stripe_error_org"), messagePriceId="price_message_starter")
     assert answer.status_code == 502
     error = answer.json()["error"]
@@ -139,8 +139,8 @@ def test_a_stripe_failure_is_a_502_naming_the_provider_and_changes_nothing(app, 
         "stripe",
         "api_connection_error",
     )
-    assert app.services.store.get("org_stripe_error_demo") is before
-    assert app.services.store.sessions == {}
+    assert organization(app, "org_stripe_error_demo") is before
+    assert stored(app).sessions() == {}
 
 
 def test_one_hundred_concurrent_calls_create_exactly_one_customer(app) -> None:  # type: ignore[no-untyped-def]

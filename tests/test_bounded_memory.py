@@ -37,28 +37,29 @@ def session(number: int) -> dict[str, Any]:
 
 
 def test_50_000_sessions_keep_the_count_at_the_cap_the_oldest_dropped_first(app: MockServer) -> None:
-    store = app.services.store
+    world = app.services.store.world()
     for number in range(50_000):
-        store.add_session(session(number))
-    assert len(store.sessions) == MAX_SESSIONS == 10_000
-    assert next(iter(store.sessions)) == f"cs_test_{50_000 - MAX_SESSIONS}"
-    assert next(reversed(store.sessions)) == "cs_test_49999"
-    assert "cs_test_39999" not in store.sessions
+        world.add_session(session(number))
+    sessions = world.sessions()
+    assert len(sessions) == MAX_SESSIONS == 10_000
+    assert next(iter(sessions)) == f"cs_test_{50_000 - MAX_SESSIONS}"
+    assert next(reversed(sessions)) == "cs_test_49999"
+    assert "cs_test_39999" not in sessions
 
 
 def test_completing_a_session_does_not_make_it_newer(app: MockServer) -> None:
-    store = app.services.store
-    store.state.max_sessions = 2
-    store.add_session(session(1))
-    store.add_session(session(2))
-    organization = store.get("org_free_demo")
-    assert store.complete({**session(1), "status": "complete"}, "org_free_demo", organization, organization) == "paid"
-    store.add_session(session(3))
-    assert list(store.sessions) == ["cs_test_2", "cs_test_3"]
+    world = app.services.store.world()
+    world.max_sessions = 2
+    world.add_session(session(1))
+    world.add_session(session(2))
+    organization = {"organizationId": "org_free_demo"}
+    assert world.complete_session({**session(1), "status": "complete"}, "org_free_demo", None, organization) == "paid"
+    world.add_session(session(3))
+    assert list(world.sessions()) == ["cs_test_2", "cs_test_3"]
 
 
 def test_a_dropped_session_answers_as_an_unknown_one(app: MockServer, client: TestClient) -> None:
-    app.services.store.state.max_sessions = 2
+    app.services.store.world().max_sessions = 2
     body = checkout_body(BASE_URL, messagePriceId="price_message_growth")
     urls = [client.post("/billing", headers=FREE, json=body).json()["url"] for _ in range(3)]
     unknown = f"{BASE_URL}/__mock__/checkout/cs_test_never_made"

@@ -14,9 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.checkout import is_lower
 from mock_server.clock import Clock
-from mock_server.fixtures import Price
 from mock_server.settings import Settings
 
 from .conftest import checkout_body
@@ -159,25 +157,22 @@ def test_a_session_expires_after_24_hours_on_the_clock(client: TestClient, clock
     assert client.get("/account/organization", headers=FREE).json()["organizationType"] == "free"
 
 
-def test_a_lower_tier_for_a_paid_organization_is_scheduled_for_the_anniversary(
+def test_a_lower_tier_for_a_paid_organization_applies_at_once_with_nothing_pending(
     client: TestClient, clock: Clock
 ) -> None:
+    """The document gives a pending downgrade one account type (free): a change between paid tiers is never
+    pending, so every pendingDowngrade* field stays absent."""
     before = billing(client, PAID)
     session = billing(client, PAID, messagePriceId="price_message_starter")
-    assert "A lower tier" in client.get(session["url"], headers=BROWSER).text
+    assert "A lower tier" not in client.get(session["url"], headers=BROWSER).text
     clock.advance(dt.timedelta(minutes=5))
     assert act(client, session["url"], "pay").status_code == 303
 
     after = billing(client, PAID)
-    assert after["messagesCap"] == before["messagesCap"] == 250000
-    assert after["pendingDowngradeMessagesCap"] == 50000
-    assert (after["pendingDowngradeCostCap"], after["pendingDowngradeSmsCap"], after["pendingDowngradeCallCap"]) == (
-        200,
-        10000,
-        1000,
-    )
-    assert after["pendingDowngradeEffectiveDate"] == before["anniversaryDate"]
-    assert "pendingDowngradeAccountType" not in after  # the organization stays paid
+    assert before["messagesCap"] == 250000 and after["messagesCap"] == 50000
+    assert after["costCap"] == before["costCap"]  # the budget tier was not part of this checkout
+    assert not [field for field in after if field.startswith("pendingDowngrade")]
+    assert after["organizationType"] == "paid"
     assert after["stripeSubscriptionId"] == before["stripeSubscriptionId"]
     assert after["updatedAt"] == "2026-11-01T12:05:00.000Z"
 
@@ -190,19 +185,6 @@ def test_paying_a_higher_tier_applies_it_now_and_drops_a_scheduled_downgrade(cli
     assert after["messagesCap"] == 250000
     assert after["costCap"] == 50  # the budget tier was not part of this checkout
     assert not [field for field in after if field.startswith("pendingDowngrade")]
-
-
-def test_lower_means_no_cap_goes_up_and_one_goes_down() -> None:
-    organization = {"messagesCap": 250000, "costCap": 50, "smsCap": 2000, "callCap": 200}
-
-    def price(**caps: float) -> Price:
-        return Price("p", "budget", "P", ("SMS",), 1, "usd", "month", caps)
-
-    assert is_lower(organization, price(messagesCap=50000))
-    assert not is_lower(organization, price(messagesCap=250000))
-    assert not is_lower(organization, price(costCap=200, smsCap=10000, callCap=1000))
-    assert not is_lower(organization, price(costCap=20, smsCap=5000))  # one cap up: applied at once
-    assert is_lower(organization, price(costCap=50, smsCap=2000, callCap=100))
 
 
 @pytest.mark.parametrize(

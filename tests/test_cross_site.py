@@ -13,7 +13,7 @@ from mock_server.asgi import MockServer
 from mock_server.clock import Clock
 from mock_server.settings import Settings
 
-from .conftest import START, checkout_body
+from .conftest import START, checkout_body, organization, stored
 
 OWN = "http://127.0.0.1:8080"
 FREE = {"Authorization": "Bearer sk_test_free_org"}
@@ -70,13 +70,13 @@ def reset(client: TestClient, headers: dict[str, str]) -> Any:
 
 def changed(app: MockServer) -> list[str]:
     """What a pay, a sticky scenario and a reset would have changed."""
-    store = app.services.store
+    world = stored(app)
     done = []
-    if store.get("org_free_demo")["organizationType"] == "paid":
+    if organization(app, "org_free_demo")["organizationType"] == "paid":
         done.append("paid")
-    if store.sticky:
+    if world.stickies():
         done.append("sticky")
-    if not store.sessions:
+    if not world.sessions():
         done.append("reset")
     return done
 

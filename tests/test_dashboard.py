@@ -39,7 +39,7 @@ def test_the_dashboard_lists_organizations_sessions_and_requests(client: TestCli
         "client_paid_org",
         "secret_paid_org",
         "org_downgrade_demo",
-        "from 2026-12-20",  # the scheduled downgrade
+        "from 2026-11-15",  # the scheduled downgrade: start+P14D in the fixtures
         session["sessionId"],
         "price_message_growth",
         "POST /billing",
@@ -230,10 +230,10 @@ def test_timestamps_read_as_relative_times_with_the_timestamp_on_hover() -> None
     expires = "2026-11-02T12:00:00.000Z"
     assert f'<time datetime="{expires}" title="{expires}">in 24 h</time>' in page  # 23 h 57 min, rounded
     assert f'expires <time datetime="{expires}" title="{expires}">in 24 h</time>' in checkout_page
-    updated = "2026-10-15T10:30:00.000Z"  # the paid demo organization's, in the fixtures
-    assert f'<time datetime="{updated}" title="{updated}">17 days ago</time>' in _row(page, "org_paid_demo")
+    updated = "2026-09-26T12:00:00.000Z"  # the paid demo organization's: start-P36D in the fixtures
+    assert f'<time datetime="{updated}" title="{updated}">1 month ago</time>' in _row(page, "org_paid_demo")
     assert f'title="{stored[-1]["time"]}">just now</time>' in page  # the log's times are the wall clock's
-    assert "Clock: <time" in page and "2026-11-01 12:03:00 UTC</time> (moved forward)" in page
+    assert "It is <time" in page and "2026-11-01 12:03:00 UTC</time> (moved forward)" in page
     shown = re.sub(r"<[^>]*>", " ", page)  # the text, without the attributes
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", shown), "no raw ISO timestamp is shown"
 

@@ -19,7 +19,7 @@ from mock_server.settings import DEFAULT_FIXTURES
 from mock_server.spec import ApiSpec
 from mock_server.store import OrganizationStore
 
-from .conftest import BASE_URL, VALID_BODY, bearer
+from .conftest import BASE_URL, VALID_BODY, bearer, organization
 
 FREE = bearer("sk_test_free_org")
 JSON = {**FREE, "Content-Type": "application/json"}
@@ -145,10 +145,10 @@ def test_a_non_conforming_answer_is_a_logged_500_without_the_schema_error(
 
 
 def test_store_is_untouched_by_rejected_requests(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
-    before = app.services.store.get("org_free_demo")
+    before = organization(app, "org_free_demo")
     for content in (b"{", b"[]", b'{"successUrl": 1}', b"\xff"):
         client.post("/billing", headers=JSON, content=content)
-    assert app.services.store.get("org_free_demo") is before
+    assert organization(app, "org_free_demo") is before
     assert client.get("/account/organization", headers=FREE).status_code == 200
 
 

@@ -187,8 +187,8 @@ def test_a_non_conforming_answer_is_a_500_and_logged(
 ) -> None:
     from mock_server import api
 
-    async def broken(services: Any, *, user: str) -> tuple[dict[str, Any], int]:
-        return {**services.store.get(user), "organizationType": "enterprise"}, 200
+    async def broken(services: Any, *, user: str, sandbox: Any) -> tuple[dict[str, Any], int]:
+        return {**(await sandbox.get(user)).organization, "organizationType": "enterprise"}, 200
 
     monkeypatch.setitem(api.OPERATIONS, "accountGetOrganization", broken)
     app = create_app(clock=Clock(NOW))
@@ -206,7 +206,7 @@ def test_the_handler_gets_what_it_declares_from_the_request_state(monkeypatch: p
 
     async def spy(services: Any, *, user: str, state: Any, origin: str) -> tuple[dict[str, Any], int]:
         seen.update(user=user, tracking_id=state.tracking_id, origin=origin)
-        return services.store.get(user) | {"organizationId": user}, 200
+        return services.store.tenants[user].organization | {"organizationId": user}, 200
 
     monkeypatch.setitem(api.OPERATIONS, "accountGetOrganization", spy)
     app = create_app(clock=Clock(NOW))

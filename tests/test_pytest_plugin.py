@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 
+import httpx
 import pytest
 
+from mock_server.pytest_plugin import serve
+
 pytest_plugins = ["pytester"]
+PAID = {"Authorization": "Bearer sk_test_paid_org"}
 
 # The project under test keeps warnings as errors, as this one does: the plugin must not trip them.
 INI = """
@@ -86,6 +92,43 @@ def test_reset_forgets_changes_scenarios_the_clock_and_the_log(billing_mock):
 """
 
 
+SANDBOX_TESTS = """
+import httpx
+import pytest
+
+FREE = {"Authorization": "Bearer sk_test_free_org"}
+CHECKOUT = {
+    "messagePriceId": "price_message_growth",
+    "successUrl": "http://localhost:3000/ok",
+    "cancelUrl": "http://localhost:3000/cancel",
+}
+
+
+def plan(url, headers):
+    return httpx.get(url + "/account/organization", headers=headers).json()["organizationType"]
+
+
+@pytest.mark.parametrize("round", range(6))
+@pytest.mark.parametrize("way", ["header", "credentials"])
+def test_each_test_pays_in_a_sandbox_of_its_own(billing_sandbox, way, round):
+    headers = {**FREE, **billing_sandbox.headers} if way == "header" else billing_sandbox.bearer("org_free_demo")
+    assert plan(billing_sandbox.url, headers) == "free", "another test's payment leaked in"
+    session = httpx.post(billing_sandbox.url + "/billing", headers=headers, json=CHECKOUT).json()
+    assert httpx.post(session["url"], data={"action": "pay"}).status_code in (200, 303, 404)
+    assert plan(billing_sandbox.url, headers) == "paid"
+    billing_sandbox.set_scenario("org_free_demo", 402)
+    assert httpx.get(billing_sandbox.url + "/account/organization", headers=headers).status_code == 402
+    assert [entry["path"] for entry in billing_sandbox.requests()][-1] == "/account/organization"
+
+
+def test_the_default_sandbox_never_saw_any_of_it(billing_mock, billing_sandbox):
+    assert billing_mock.requests() == []
+    assert plan(billing_mock.url, FREE) == "free"
+    billing_sandbox.advance_clock(86400 * 400)
+    assert billing_sandbox.now() - billing_mock.now() > __import__("datetime").timedelta(days=399)
+"""
+
+
 @pytest.fixture
 def other_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A project that loads the plugin by name (its entry point is covered by tests/test_wheel.py)."""
@@ -98,6 +141,15 @@ def test_another_projects_tests_drive_the_mock_through_the_fixture(other_project
     other_project.makepyfile(test_with_the_mock=OTHER_PROJECT_TESTS)
     result = other_project.runpytest_subprocess("-p", "mock_server.pytest_plugin", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
+
+
+@pytest.mark.parametrize("workers", [[], ["-p", "xdist", "-n", "2"]], ids=["one process", "two xdist workers"])
+def test_billing_sandbox_keeps_tests_apart_without_a_reset(other_project: pytest.Pytester, workers: list[str]) -> None:
+    other_project.makepyfile(test_in_sandboxes=SANDBOX_TESTS)
+    result = other_project.runpytest_subprocess(
+        "-p", "mock_server.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly", *workers
+    )
+    result.assert_outcomes(passed=13)
 
 
 def test_the_settings_fixture_starts_the_mock_with_other_settings(other_project: pytest.Pytester) -> None:
@@ -136,3 +188,23 @@ def test_without_the_plugin_there_is_no_fixture(other_project: pytest.Pytester) 
     result = other_project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'billing_mock' not found*"])
+
+
+@pytest.mark.socket
+def test_the_mock_stops_at_once_though_a_request_is_still_in_flight() -> None:
+    answers: list[httpx.Response | Exception] = []
+
+    def slow_request(url: str) -> None:
+        try:
+            answers.append(httpx.get(url, headers={"Prefer": "delay=60000", **PAID}, timeout=90))
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    with serve() as mock:
+        slow = threading.Thread(target=slow_request, args=(f"{mock.url}/account/organization",), daemon=True)
+        slow.start()
+        time.sleep(0.5)  # the request is in the mock, waiting out its delay
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5  # not the request's 60 s, nor a 30 s wait
+    slow.join(10)
+    assert answers and not slow.is_alive()

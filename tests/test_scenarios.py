@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from mock_server import Settings, create_app
 from mock_server.spec import ApiSpec, load_spec
 
-from .conftest import VALID_BODY, bearer
+from .conftest import VALID_BODY, bearer, organization
 
 PAID = bearer("sk_test_paid_org")
 SPEC = load_spec()
@@ -57,7 +57,7 @@ def test_forced_answers_leave_the_state_alone(app, client: TestClient) -> None: 
     free = bearer("sk_test_free_org")
     answer = client.post("/billing", headers={**free, "Prefer": "code=502"}, json=VALID_BODY)
     assert answer.status_code == 502
-    assert "stripeCustomerId" not in app.services.store.get("org_free_demo")
+    assert "stripeCustomerId" not in organization(app, "org_free_demo")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from mock_server.asgi import MockServer
 from mock_server.clock import Clock
 from mock_server.stripe_stub import FakeStripe
 
-from .conftest import BASE_URL, START, VALID_BODY, checkout_body
+from .conftest import BASE_URL, START, VALID_BODY, checkout_body, stored
 from .redis_server import BACKENDS
 from .redis_server import state_url as backend_url
 
@@ -164,7 +164,7 @@ def test_past_the_cap_the_oldest_session_answers_as_unknown(app: MockServer, cli
     assert client.get(paths[0]).status_code == 404
     assert client.post(paths[1], data={"action": "pay"}, follow_redirects=False).status_code == 303
     assert client.get(paths[2], headers={"Accept": "text/html"}).status_code == 200
-    assert list(app.services.store.sessions) == [path.rsplit("/", 1)[1] for path in paths[1:]]
+    assert list(stored(app).sessions()) == [path.rsplit("/", 1)[1] for path in paths[1:]]
 
 
 def test_the_dashboard_shows_what_the_state_holds(app: MockServer, client: TestClient) -> None:

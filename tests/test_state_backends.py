@@ -12,24 +12,31 @@ from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
 from mock_server.clock import Clock
-from mock_server.stores import State, open_state
+from mock_server.store import Read, Sandbox
+from mock_server.stores import DEFAULT, State, World, open_state
 
-from .conftest import BASE_URL, START, checkout_body
+from .conftest import BASE_URL, START, checkout_body, stored
 from .redis_server import BACKENDS, state_url
 
 
 @pytest.fixture(params=BACKENDS)
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
     opened = open_state(state_url(request.param, request, tmp_path))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def state(backend: State) -> World:
+    """The default sandbox's state."""
+    return backend.world(DEFAULT)
 
 
 def session(number: int, status: str = "open") -> dict[str, Any]:
     return {"id": f"cs_test_{number}", "organizationId": "org_a", "status": status}
 
 
-def test_a_swap_stores_only_over_what_was_read(state: State) -> None:
+def test_a_swap_stores_only_over_what_was_read(state: World) -> None:
     first, second = {"name": "first"}, {"name": "second"}
     assert state.swap_organization("org_a", None, first)
     assert not state.swap_organization("org_a", None, second)  # another writer came first
@@ -40,7 +47,7 @@ def test_a_swap_stores_only_over_what_was_read(state: State) -> None:
     assert state.organization("org_b") is None
 
 
-def test_a_session_completes_once_and_not_over_a_changed_organization(state: State) -> None:
+def test_a_session_completes_once_and_not_over_a_changed_organization(state: World) -> None:
     state.add_session(session(1))
     paid = session(1, "complete")
     assert state.complete_session(paid, "org_a", {"name": "stale"}, {"name": "new"}) == "stale"
@@ -52,7 +59,7 @@ def test_a_session_completes_once_and_not_over_a_changed_organization(state: Sta
     assert (state.session("cs_test_1"), state.organization("org_a")) == (paid, {"name": "new"})
 
 
-def test_sessions_keep_their_place_and_the_most_recent_stay(state: State) -> None:
+def test_sessions_keep_their_place_and_the_most_recent_stay(state: World) -> None:
     state.max_sessions = 3
     for number in range(5):
         state.add_session(session(number))
@@ -62,12 +69,12 @@ def test_sessions_keep_their_place_and_the_most_recent_stay(state: State) -> Non
     assert state.session("cs_test_1") is None and state.session("cs_test_2") == session(2, "complete")
 
 
-def test_sticky_clock_and_log(state: State) -> None:
+def test_sticky_clock_and_log(state: World) -> None:
     state.set_sticky("org_a", 402)
     state.set_sticky("org_b", 503)
     state.set_sticky("org_b", None)
     assert (state.sticky("org_a"), state.sticky("org_b"), state.stickies()) == (402, None, {"org_a": 402})
-    state.advance_clock(dt.timedelta(hours=1, microseconds=5))
+    assert state.advance_clock(dt.timedelta(hours=1, microseconds=5)) == dt.timedelta(hours=1, microseconds=5)
     state.advance_clock(dt.timedelta(hours=1))
     assert state.clock_offset() == dt.timedelta(hours=2, microseconds=5)
     for number in range(250):
@@ -76,7 +83,7 @@ def test_sticky_clock_and_log(state: State) -> None:
     assert len(state.recent(1000)) == 200
 
 
-def test_a_reset_whose_last_step_fails_changes_nothing(state: State) -> None:
+def test_a_reset_whose_last_step_fails_changes_nothing(state: World) -> None:
     state.swap_organization("org_a", None, {"name": "changed"})
     state.add_session(session(1))
     state.set_sticky("org_a", 402)
@@ -105,17 +112,18 @@ def test_a_pay_planned_on_an_organization_changed_meanwhile_is_planned_again(
     with TestClient(app, base_url=BASE_URL) as client:
         body = checkout_body(BASE_URL, messagePriceId="price_message_growth")
         checkout = client.post("/billing", headers={"Authorization": "Bearer sk_test_free_org"}, json=body).json()
-        changed, plans = store.changed, []
+        changed, plans = Sandbox.changed, []
 
-        def changed_elsewhere_first(organization_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            plans.append(organization_id)
+        def changed_elsewhere_first(sandbox: Sandbox, read: Read, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            plans.append(read.organization["organizationId"])
             if len(plans) == 1:  # another process renames the organization between the read and the write
-                read = store.get(organization_id)
-                assert store.swap(organization_id, read, {**read, "name": "Renamed Elsewhere"})
-            return changed(organization_id, *args, **kwargs)
+                renamed = {**read.organization, "name": "Renamed Elsewhere"}
+                assert store.world().swap_organization("org_free_demo", read.stored, renamed)
+            return changed(sandbox, read, *args, **kwargs)
 
-        monkeypatch.setattr(store, "changed", changed_elsewhere_first)
+        monkeypatch.setattr(Sandbox, "changed", changed_elsewhere_first)
         assert client.post(checkout["url"], data={"action": "pay"}, follow_redirects=False).status_code == 303
-    organization = store.get("org_free_demo")
+    organization = stored(app).organization("org_free_demo")
+    assert organization is not None
     assert len(plans) == 2
     assert (organization["name"], organization["organizationType"]) == ("Renamed Elsewhere", "paid")

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from mock_server import ConfigError, Settings, create_app
 from mock_server.clock import Clock
-from mock_server.stores import MAX_SESSIONS, open_state
+from mock_server.stores import DEFAULT, MAX_SESSIONS, open_state
 
 from .conftest import BASE_URL, START, checkout_body
 from .redis_server import free_port, start_redis, state_url, stop
@@ -69,7 +69,7 @@ def test_three_replicas_share_customers_payments_sticky_scenarios_the_clock_the_
 
         made = httpx.post(f"{first}/billing", headers=PAID, json=GROWTH).json()
         control = open_state(state)  # the clock moved from outside, as the pytest plugin's advance_clock does
-        control.advance_clock(dt.timedelta(hours=25))
+        control.world(DEFAULT).advance_clock(dt.timedelta(hours=25))
         control.close()
         assert pay(f"{third}{httpx.URL(made['url']).path}") == 410  # checkout_session_expired: a day has passed
 
@@ -112,7 +112,7 @@ def test_two_namespaces_on_one_redis_server_do_not_see_each_other(
         assert one.get("/account/organization", headers=PAID).status_code == 402
         assert len(one.get("/__mock__/requests").json()["requests"]) > 4
     for app in apps:
-        app.services.store.state.close()
+        app.services.store.close()
 
 
 @pytest.mark.parametrize(
@@ -135,14 +135,16 @@ def test_a_redis_it_cannot_use_stops_start_up_naming_the_setting(url: str, named
 
 def test_the_most_recent_ten_thousand_sessions_are_all_listed(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     state = open_state(state_url("redis", request, tmp_path))
+    world = state.world(DEFAULT)
     try:
         for number in range(MAX_SESSIONS + 5):
-            state.add_session({"id": f"cs_test_{number}", "status": "open"})
-        listed = state.sessions()
+            world.add_session({"id": f"cs_test_{number}", "status": "open"})
+        listed = world.sessions()
         assert (len(listed), next(iter(listed))) == (MAX_SESSIONS, "cs_test_5")
-        newest = state.recent_sessions(MAX_SESSIONS + 1)
+        newest = world.recent_sessions(MAX_SESSIONS + 1)
         assert (len(newest), newest[0]["id"]) == (MAX_SESSIONS, f"cs_test_{MAX_SESSIONS + 4}")
-        assert state.session("cs_test_4") is None
+        assert world.session("cs_test_4") is None
+        assert world.session_count() == MAX_SESSIONS
     finally:
         state.close()
 
@@ -161,11 +163,12 @@ def test_while_redis_is_down_requests_get_the_documented_error_and_then_carry_on
     with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
         assert client.get("/account/organization", headers=PAID).status_code == 200
         stop(process)
-        down = client.get("/account/organization", headers=PAID)
-        assert (down.status_code, down.json()["error"]["code"]) == (500, "internal_error")
+        down = client.post("/billing", headers=PAID, json=checkout_body(BASE_URL))
+        assert (down.status_code, down.json()["error"]["code"]) == (503, "state_unavailable")
+        assert down.headers["retry-after"] == "1"
         process, _ = start_redis(tmp_path, port=httpx.URL(url).port)
         try:
             assert client.get("/account/organization", headers=PAID).status_code == 200
         finally:
             stop(process)
-    app.services.store.state.close()
+    app.services.store.close()

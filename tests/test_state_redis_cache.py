@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
 from mock_server.clock import Clock
-from mock_server.stores import State, open_state
+from mock_server.stores import DEFAULT, World, open_state
+from mock_server.stores.runner import Runner
 
 from .conftest import BASE_URL, START
 from .redis_server import start_redis, state_url, stop
@@ -26,11 +28,11 @@ PAID = {"Authorization": "Bearer sk_test_paid_org"}
 
 
 @contextmanager
-def states(url: str, count: int) -> Iterator[list[State]]:
-    """``count`` states on ``url``, as ``count`` mock-server processes each open their own."""
+def states(url: str, count: int) -> Iterator[list[World]]:
+    """The default sandbox of ``count`` states on ``url``, as ``count`` mock-server processes each open their own."""
     opened = [open_state(url) for _ in range(count)]
     try:
-        yield opened
+        yield [state.world(DEFAULT) for state in opened]
     finally:
         for state in opened:
             state.close()
@@ -51,6 +53,11 @@ def test_what_one_process_read_changes_as_soon_as_another_process_changes_it(
         assert one.clock_offset() == dt.timedelta(hours=1)
 
         other.reset()
+        # Redis writes the invalidation on one's own socket in the pass that answers the reset; on a loaded
+        # machine the kernel may hand it over a moment after the answer (docs/state.md): at most 100 ms here.
+        deadline = time.monotonic() + 0.1
+        while one.sticky("org_paid_demo") is not None and time.monotonic() < deadline:
+            time.sleep(0.001)
         assert (one.sticky("org_paid_demo"), one.organization("org_free_demo")) == (None, None)
         assert one.clock_offset() == dt.timedelta()
 
@@ -82,19 +89,25 @@ def test_the_log_sent_by_one_process_is_read_whole_by_itself_and_by_another(
 def test_the_entries_of_one_event_loop_turn_are_sent_together_and_in_the_log_by_the_next(tmp_path: Path) -> None:
     process, url = start_redis(tmp_path)
     server = redis.Redis.from_url(url)
+    one = open_state(url)
+    runner = Runner(one, timeout=5)
     try:
-        with states(url, 2) as (one, other):
+        with states(url, 1) as (other,):
 
             async def turn() -> list[dict[str, object]]:
                 for number in range(10):
-                    one.log({"n": number})
+                    runner.log(DEFAULT, {"n": number})
+                    runner.log("sbx-a", {"n": number})
                 await asyncio.sleep(0)  # the end of the turn
+                await runner.flush()
                 return other.recent(10)
 
             server.config_resetstat()
             assert asyncio.run(turn()) == [{"n": number} for number in range(10)]
-            assert server.info("commandstats")["cmdstat_eval"]["calls"] == 1  # type: ignore[index]
+            assert one.world("sbx-a").recent(1) == [{"n": 9}]
+            assert server.info("commandstats")["cmdstat_eval"]["calls"] == 2  # type: ignore[index]  # a sandbox each
     finally:
+        runner.close()
         server.close()
         stop(process)
 
@@ -106,23 +119,27 @@ def test_requests_that_change_nothing_make_no_round_trip_to_redis(tmp_path: Path
     try:
         with TestClient(app, base_url=BASE_URL) as client:
             client.get("/account/organization", headers=PAID)
+            app.services.store.runner.drain()
             server.config_resetstat()
             for _ in range(100):
                 assert client.get("/account/organization", headers=PAID).status_code == 200
             assert client.post("/billing", headers=PAID, json={"successUrl": BASE_URL, "cancelUrl": BASE_URL})
+            app.services.store.runner.drain()
             counted = cast(dict[str, dict[str, int]], server.info("commandstats"))
             calls = {name: stats["calls"] for name, stats in counted.items()}
             assert len(client.get("/__mock__/requests", params={"limit": 200}).json()["requests"]) == 102
-        # one script per request, which pushes its log entry (and reads the generation): nothing else
+        # the log's scripts, which push the entries (and read the generation), a script for one or more
+        # requests: nothing else
+        scripts = calls.pop("cmdstat_eval")
+        assert 1 <= scripts <= 101
         assert calls == {
             "cmdstat_config|resetstat": 1,
-            "cmdstat_eval": 101,
-            "cmdstat_get": 101,
-            "cmdstat_lpush": 101,
-            "cmdstat_ltrim": 101,
+            "cmdstat_get": scripts,
+            "cmdstat_lpush": scripts,
+            "cmdstat_ltrim": scripts,
         }
     finally:
-        app.services.store.state.close()
+        app.services.store.close()
         server.close()
         stop(process)
 

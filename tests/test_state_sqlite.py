@@ -102,3 +102,25 @@ def test_the_cli_says_so_without_a_traceback(tmp_path: Path) -> None:
     assert process.returncode == 2
     assert "mock-server: error: --state: cannot use" in process.stderr
     assert "Traceback" not in process.stderr
+
+
+@pytest.mark.socket
+def test_a_restart_says_what_it_restored_and_the_dashboard_shows_a_sticky_scenario(tmp_path: Path) -> None:
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    first = run_mock("--port", "0", "--state", state)
+    banner, base = read_banner(first)
+    assert f"State:                 {state} (nothing stored" in banner
+    httpx.post(f"{base}/__mock__/sticky", json={"organizationId": "org_paid_demo", "status": 402}).raise_for_status()
+    httpx.post(f"{base}/billing", headers=FREE, json=GROWTH).raise_for_status()
+    first.send_signal(signal.SIGINT)
+    first.communicate(timeout=30)
+    again = run_mock("--port", "0", "--state", state)
+    try:
+        banner, base = read_banner(again)
+        assert "restored: 1 changed organization, 1 checkout session, all open" in banner
+        assert "STICKY: org_paid_demo answers every call with 402" in banner
+        page = httpx.get(f"{base}/__mock__/", headers={"Accept": "text/html"}).text
+        assert 'id="sticky-notice"' in page and "Sticky scenarios are on" in page
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.communicate(timeout=30)

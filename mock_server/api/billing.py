@@ -12,7 +12,8 @@ from ..clock import format_timestamp
 from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier, ServerBusy
 from ..fixtures import Price
 from ..services import Services
-from ..store import OrganizationStore
+from ..store import Sandbox
+from ..stores import DEFAULT
 
 SESSION_LIFETIME = dt.timedelta(hours=24)
 MAX_URL_LENGTH = 2048
@@ -47,33 +48,38 @@ def _price(services: Services, field: str, price_id: str) -> Price:
     return price
 
 
-def _keep_customer(store: OrganizationStore, user: str, customer_id: str) -> dict[str, Any]:
+async def _keep_customer(sandbox: Sandbox, user: str, customer_id: str) -> dict[str, Any]:
     """Store ``customer_id`` unless another process stored a customer first; the organization either way."""
     for _ in range(ATTEMPTS):
-        organization = store.get(user)
-        if organization.get("stripeCustomerId"):
-            return organization
-        if store.swap(user, organization, new := store.changed(user, {"stripeCustomerId": customer_id})):
+        read = await sandbox.get(user)
+        if read.organization.get("stripeCustomerId"):
+            return read.organization
+        if await sandbox.swap(user, read, new := sandbox.changed(read, {"stripeCustomerId": customer_id})):
             return new
     raise ServerBusy(
         f"Organization {user} kept changing while its Stripe customer was stored.", fix="Retry in a moment."
     )
 
 
+def checkout_url(base: str, session_id: str, sandbox: str) -> str:
+    """Where the session's hosted checkout page is: it names the sandbox, so the page needs no header."""
+    url = f"{base}/__mock__/checkout/{session_id}"
+    return url if sandbox == DEFAULT else f"{url}?sandbox={sandbox}"
+
+
 async def prepare_checkout_session(
-    services: Services, *, user: str, body: dict[str, Any], origin: str
+    services: Services, *, user: str, body: dict[str, Any], origin: str, sandbox: Sandbox
 ) -> tuple[dict[str, Any], int]:
     _check_url("successUrl", body["successUrl"])
     _check_url("cancelUrl", body["cancelUrl"])
     prices = {field: _price(services, field, body[field]) for field in _TIERS if field in body}
-    store = services.store
-    async with store.lock(user):  # one Stripe call per organization in this process
-        organization = store.get(user)
+    async with sandbox.lock(user):  # one Stripe call per organization in this process
+        organization = (await sandbox.get(user)).organization
         if not organization.get("stripeCustomerId"):
             customer_id = await services.stripe.create_customer(
                 organization_id=user, email=organization["creator"], name=organization["name"]
             )
-            organization = _keep_customer(store, user, customer_id)
+            organization = await _keep_customer(sandbox, user, customer_id)
     answer = dict(organization)
     if prices:
         session_id = await services.stripe.create_checkout_session(
@@ -83,9 +89,9 @@ async def prepare_checkout_session(
             success_url=body["successUrl"],
             cancel_url=body["cancelUrl"],
         )
-        now = store.clock.now()
-        url = f"{services.settings.checkout_base_url or origin}/__mock__/checkout/{session_id}"
-        store.add_session(
+        now = sandbox.now
+        url = checkout_url(services.settings.checkout_base_url or origin, session_id, sandbox.name)
+        await sandbox.add_session(
             {
                 "id": session_id,
                 "organizationId": user,

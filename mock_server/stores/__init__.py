@@ -13,22 +13,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..settings import ConfigError
-from .base import MAX_SESSIONS, REQUEST_LOG_SIZE, Completion, State
+from ..settings import redact_url as redact
+from .base import DEFAULT, MAX_SESSIONS, MISS, REQUEST_LOG_SIZE, Completion, SandboxInfo, State, World
 from .memory import MemoryState
-from .sqlite import SqliteState
+from .sqlite import DEFAULT_TIMEOUT, ForeignDatabase, SqliteState
 
 if TYPE_CHECKING:
     from .redis import RedisState
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT",
     "MAX_SESSIONS",
+    "MISS",
     "REQUEST_LOG_SIZE",
     "Completion",
     "MemoryState",
+    "SandboxInfo",
     "SqliteState",
     "State",
+    "World",
     "open_state",
+    "redact",
     "redis_location",
     "sqlite_path",
 ]
@@ -65,8 +71,11 @@ def redis_location(url: str) -> tuple[str, str] | None:
     return urllib.parse.urlunsplit(parts._replace(query=rest)), namespace
 
 
-def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)") -> State:
-    """The backend ``url`` names, opened; :class:`ConfigError` naming ``source`` if it cannot be."""
+def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)", *, timeout: float = DEFAULT_TIMEOUT) -> State:
+    """The backend ``url`` names, opened; :class:`ConfigError` naming ``source`` if it cannot be.
+
+    ``timeout``: the longest a call waits for SQLite's locks or Redis's answer.
+    """
     if url == "memory":
         return MemoryState()
     try:
@@ -74,28 +83,41 @@ def open_state(url: str, source: str = "--state (MOCK_SERVER_STATE)") -> State:
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     if location is not None:
-        return _open_redis(*location, source=source)
+        return _open_redis(*location, source=source, timeout=timeout)
     path = sqlite_path(url)
     if path is None:
-        raise ConfigError(f"{source} must be one of {', '.join(BACKENDS)}, got {url[:80]!r}")
+        raise ConfigError(f"{source} must be one of {', '.join(BACKENDS)}, got {redact(url)[:80]!r}")
     try:
-        return SqliteState(path)
+        return SqliteState(path, timeout=timeout)
+    except ForeignDatabase as error:
+        raise ConfigError(f"{source}: refused {str(path)[:200]!r}: {error}; nothing in it was changed") from None
     except (sqlite3.Error, OSError) as error:
         raise ConfigError(f"{source}: cannot use {str(path)[:200]!r} as a SQLite state file: {error}") from None
 
 
-def _open_redis(server: str, namespace: str, source: str) -> RedisState:
+def _open_redis(server: str, namespace: str, source: str, timeout: float) -> RedisState:
     """A client of ``server``, checked with a PING so that a wrong address stops start-up.
 
-    redis-py is imported here, not at start-up: ``--state memory`` and ``sqlite`` never need it.
+    Every command waits at most ``timeout`` seconds, and is tried once more at once on a lost connection
+    (redis-py's default retries three times with a backoff of up to ten seconds). redis-py is imported
+    here, not at start-up: ``--state memory`` and ``sqlite`` never need it.
     """
     from redis import Redis, RedisError
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     from .redis import RedisState
 
     try:
-        client = Redis.from_url(server, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
+        client = Redis.from_url(
+            server,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 1),
+        )
         client.ping()
     except (RedisError, ValueError, OSError) as error:
-        raise ConfigError(f"{source}: cannot reach Redis at {server[:200]!r}: {error}") from None
+        said = str(error).replace(server, redact(server))
+        raise ConfigError(f"{source}: cannot reach Redis at {redact(server)!r}: {said[:300]}") from None
     return RedisState(client, namespace)

@@ -1,21 +1,22 @@
 """The request log's entries, sent to Redis in batches, without waiting for an answer.
 
-Entries are kept in this process until the end of the event loop's turn (at
-once when no loop runs), then sent in one ``EVAL`` (the script pushes them and
-trims the log, in the current generation) on a connection of their own with
-``CLIENT REPLY OFF``: Redis runs it and answers nothing, so a request never
-waits on the log, and a busy process sends one script for several requests.
-Redis runs the commands of one connection in order, so :meth:`LogWriter.sync`
-(``CLIENT REPLY ON``, which does answer) returns once every entry added before
-it is in the log: this process reads the log, or resets it, only after that.
+The store hands the entries of one event-loop turn to the state's thread at once
+(:mod:`mock_server.stores.runner`); :meth:`LogWriter.send` packs them as one ``EVAL``
+per sandbox (the script pushes them and trims the log, in the sandbox's current
+generation) and sends them on a connection of their own with ``CLIENT REPLY OFF``:
+Redis runs them and answers nothing. Redis runs the commands of one connection in
+order, so :meth:`LogWriter.sync` (``CLIENT REPLY ON``, which does answer) returns once
+every entry sent before it is in the log: this process reads the log, or resets it,
+only after that. A Redis that refuses ``CLIENT`` gets the same scripts with replies,
+read at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import logging
 import select
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -33,61 +34,60 @@ def _bulk(value: bytes) -> bytes:
 
 
 class LogWriter:
-    def __init__(self, pool: redis.ConnectionPool, script: str, prefix: str, size: int) -> None:
-        """``script`` takes the log's size, then the entries, oldest first."""
+    def __init__(self, pool: redis.ConnectionPool, script: str) -> None:
+        """``script`` takes the prefix as its key, then the log's size and the entries, oldest first."""
         self._pool = pool
         # EVAL script 1 prefix size entry..., packed here (redis-py's packer takes 9 µs a command)
-        self._head = b"".join(_bulk(part.encode()) for part in ("EVAL", script, "1", prefix, str(size)))
-        self._waiting: collections.deque[bytes] = collections.deque(maxlen=size)  # more would be trimmed
+        self._head = b"".join(_bulk(part.encode()) for part in ("EVAL", script, "1"))
         self._connection: Any = None  # a redis-py Connection (untyped)
         self._poll: Any = None  # select.poll of the connection's socket
-        self._planned_on: asyncio.AbstractEventLoop | None = None  # the loop that will send what waits
         self._unsynced = False
+        self._lock = threading.Lock()  # the state's thread, or a test's, one at a time
+        self.replies_off = True
+        """False once Redis refused CLIENT REPLY: each script's answer is read."""
 
-    def add(self, entry: bytes) -> None:
-        self._waiting.append(entry)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._flush()
+    def send(self, batches: Iterable[tuple[str, int, list[bytes]]]) -> None:
+        """For each ``(prefix, size, entries)``: the entries into that sandbox's log, trimmed to ``size``."""
+        commands = [
+            b"*%d\r\n" % (5 + len(entries))
+            + self._head
+            + _bulk(prefix.encode())
+            + _bulk(b"%d" % size)
+            + b"".join(map(_bulk, entries))
+            for prefix, size, entries in batches
+            if entries
+        ]
+        if not commands:
             return
-        if self._planned_on is not loop:  # (a loop that stopped before its turn ended sends nothing)
-            loop.call_soon(self._flush_later)
-            self._planned_on = loop
+        with self._lock:
+            self._send(commands)
 
-    def sync(self) -> None:
-        """Return once Redis has run every entry added so far."""
-        self._flush()
-        if not self._unsynced:
-            return
-        self._connection.send_command("CLIENT", "REPLY", "ON", check_health=False)
-        self._connection.read_response()
-        self._connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)
-        self._unsynced = False
-
-    def close(self) -> None:
-        self._flush_later()
-        if self._connection is not None:
-            self._connection.disconnect()
-
-    def _flush_later(self) -> None:
-        try:
-            self._flush()
-        except (redis.RedisError, OSError) as error:  # nobody waits for these entries: say they are lost
-            logger.error("request log: entries not sent to Redis: %s", error)
-
-    def _flush(self) -> None:
-        self._planned_on = None
-        if not self._waiting:
-            return
-        entries, count = b"".join(map(_bulk, self._waiting)), len(self._waiting)
-        self._waiting.clear()
+    def _send(self, commands: list[bytes]) -> None:
         connection = self._connected()
-        if self._poll.poll(0):  # Redis answers nothing here: something to read means it closed the connection
+        if self.replies_off and self._poll.poll(0):  # Redis answers nothing here: something to read: it closed
             connection.disconnect()
             connection = self._connected()
-        connection.send_packed_command([b"*%d\r\n" % (5 + count) + self._head + entries], check_health=False)
-        self._unsynced = True
+        connection.send_packed_command(commands, check_health=False)
+        if self.replies_off:
+            self._unsynced = True
+        else:
+            for _ in commands:
+                connection.read_response()
+
+    def sync(self) -> None:
+        """Return once Redis has run every entry sent so far."""
+        with self._lock:
+            if not self._unsynced:
+                return
+            self._connection.send_command("CLIENT", "REPLY", "ON", check_health=False)
+            self._connection.read_response()
+            self._connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)
+            self._unsynced = False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.disconnect()
 
     def _connected(self) -> Any:
         if self._connection is None:
@@ -97,6 +97,17 @@ class LogWriter:
         return self._connection
 
     def _on_connect(self, connection: Any) -> None:
-        connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)
         self._poll = select.poll()
         self._poll.register(_socket(connection), select.POLLIN)
+        self._unsynced = False
+        if not self.replies_off:
+            return
+        # CLIENT REPLY ON answers OK where CLIENT is allowed; OFF would answer nothing, refused or not.
+        connection.send_command("CLIENT", "REPLY", "ON", check_health=False)
+        try:
+            connection.read_response()
+        except redis.ResponseError as error:
+            self.replies_off = False
+            logger.warning("Redis refused CLIENT REPLY (%s): log entries wait for Redis's answer", str(error)[:200])
+            return
+        connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)

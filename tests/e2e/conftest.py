@@ -96,5 +96,7 @@ def page(browser_context: Any, live_server: LiveServer) -> Iterator[Any]:
         yield tab
     finally:
         tab.close()
-    errors = [entry for entry in live_server.app.services.request_log if entry["status"] >= 500]
+    store = live_server.app.services.store
+    store.runner.drain()
+    errors = [entry for entry in store.world().recent(200) if entry["status"] >= 500]
     assert not errors, f"the mock answered server errors: {errors}"
