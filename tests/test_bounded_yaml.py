@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import time
 from pathlib import Path
@@ -170,3 +171,24 @@ def test_a_link_to_a_regular_file_is_followed(tmp_path: Path) -> None:
     (tmp_path / "link.yaml").symlink_to(tmp_path / "real.yaml")
     assert load_file(tmp_path / "link.yaml") == [1]
 
+
+# the contract suite's --spec ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tail", "why"),
+    [
+        (billion_laughs(key="x-lol"), "has aliases that stand for more than 100,000 nodes"),
+        ("paths: {}\n", "the key 'paths' appears twice in one mapping"),
+        ("x-deep: " + "[" * 70 + "]" * 70 + "\n", "nests more than 64 levels deep"),
+    ],
+)
+def test_a_hostile_spec_is_refused_in_one_line(tmp_path: Path, tail: str, why: str) -> None:
+    from contract_tests.document import DocumentError
+    from contract_tests.document import load as load_spec
+
+    path = tmp_path / "openapi.yaml"
+    path.write_text("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n" + tail, encoding="utf-8")
+    with pytest.raises(DocumentError, match=f"--spec {re.escape(str(path))} is not YAML or JSON: .*{why}") as caught:
+        load_spec(str(path))
+    assert "\n" not in str(caught.value)
