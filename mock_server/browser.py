@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from billing_contract.excerpt import excerpt
+
 from . import checkout
 from .asgi import DASHBOARD
 from .errors import UnavailableInProxyMode, ValidationFailed
@@ -114,7 +116,7 @@ async def checkout_action(request: Request, services: Services) -> Response:
     if action == "cancel":
         return RedirectResponse(checkout.location(checkout.cancel(store, session["id"])["cancelUrl"]), status_code=303)
     raise ValidationFailed(
-        f"action must be 'pay' or 'cancel', got {str(action)[:40]!r}.",
+        f"action must be 'pay' or 'cancel', got {excerpt(action)}.",
         fix="Use the Pay or Cancel button of the checkout page, or send action=pay / action=cancel.",
     )
 
@@ -193,7 +195,7 @@ def _sticky_status(raw: Any, allowed: list[int]) -> int | None:
         raw = parse_int(raw, maximum=599)
     if isinstance(raw, bool) or raw not in allowed:
         raise ValidationFailed(
-            f"status must be one of {', '.join(map(str, allowed))} or 'off', got {str(raw)[:40]!r}.",
+            f"status must be one of {', '.join(map(str, allowed))} or 'off', got {excerpt(raw)}.",
             fix="Pick a status every operation documents, or 'off' to answer normally again.",
         )
     return int(raw)
@@ -213,7 +215,7 @@ async def set_sticky(request: Request, services: Services) -> Response:
     store = services.store
     if not isinstance(organization_id, str) or organization_id not in store.tenants:
         raise ValidationFailed(
-            f"No organization {str(organization_id)[:80]!r}.",
+            f"No organization {excerpt(organization_id, 80)}.",
             fix="Send organizationId of an organization listed on the dashboard.",
         )
     status = _sticky_status(fields.get("status"), sticky_statuses(services))

@@ -173,7 +173,7 @@ def _ca_file(name: str, raw: str) -> Path | None:
     try:
         ssl.create_default_context(cafile=raw)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw} ({exc})") from None
+        raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw[:200]} ({exc})") from None
     return Path(raw)
 
 
