@@ -81,8 +81,8 @@ def create_app(
     spec = load_spec()
     register_date_format()
     if store is None:
-        prices = load_prices(settings.fixtures)
-        tenants = load_tenants(settings.fixtures, spec)
+        prices = load_prices(settings.fixtures, settings.max_fixture_bytes)
+        tenants = load_tenants(settings.fixtures, spec, settings.max_fixture_bytes)
         tenants += generate_tenants(settings.generate, settings.seed)
         store = OrganizationStore(tenants, prices, clock, open_state(settings.state, settings.named("state")))
     if stripe is None:

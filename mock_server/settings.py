@@ -23,13 +23,15 @@ from urllib.parse import urlsplit
 
 from .numbers import parse_int
 
-__all__ = ["ConfigError", "DEFAULT_FIXTURES", "SETTINGS", "Setting", "Settings", "is_loopback"]
+__all__ = ["ConfigError", "DEFAULT_FIXTURES", "MAX_FIXTURE_BYTES", "SETTINGS", "Setting", "Settings", "is_loopback"]
 
 # The package carries the fixtures (mock_server/data/fixtures: in a checkout, a link to the top-level folder).
 DEFAULT_FIXTURES = Path(str(resources.files("mock_server") / "data" / "fixtures"))
 ENV_PREFIX = "MOCK_SERVER_"
 LOG_FORMATS = ("text", "json")
 _MOST_DIGITS = 12
+MAX_FIXTURE_BYTES = 16 * 1024 * 1024
+"""The largest fixture file read by default (a recording of 3,000 organizations is under 2 MiB)."""
 _NAME = re.compile(r"[a-z0-9_.-]+")
 """A host name or an IPv4 address, as ``--allowed-hosts`` takes them."""
 """A name or IPv4 address, or an IPv6 address in brackets (checked by ipaddress first)."""
@@ -361,6 +363,14 @@ class Settings:
             "with --proxy: write the 2xx answers seen as fixtures in this folder (see mock-server --docs recording)",
             shown="none",
             metavar="DIR",
+        ),
+    )
+    max_fixture_bytes: int = field(
+        default=MAX_FIXTURE_BYTES,
+        metadata=_row(
+            _whole_number(unit="bytes"),
+            "largest fixture file read, in bytes (organizations.yaml, prices.yaml)",
+            metavar="BYTES",
         ),
     )
     sources: dataclasses.InitVar[Mapping[str, str] | None] = None
