@@ -1,7 +1,8 @@
 """The fields of the two fixture files, each with its type and bounds: one table per file.
 
 A field's check answers None for a good value, else ``(where, why)``: where inside the field
-(``""``, ``"[2]"``, ``".smsCap"``) and why, quoting at most a short excerpt of the value. Numbers
+(``""``, ``"[2]"``, ``".smsCap"``) and why, quoting at most a short excerpt of the value (never
+of a credential). Numbers
 are finite and within ±2**53 (what every JSON client reads exactly: orjson refuses integers past
 64 bits, and JSON has no infinity), text is printable and bounded, lists and mappings are where
 expected, the tier and the channels are known. The organization is checked field by field against
@@ -97,6 +98,23 @@ def token(pattern: str, what: str) -> Check:
         if reason is None and not compiled.fullmatch(value):
             reason = f"must be {what}, not {excerpt(value)}"
         return None if reason is None else ("", reason)
+
+    return check
+
+
+def credential(allowed: str, what: str) -> Check:
+    """A key or secret: 1 to 256 characters of the class ``allowed`` (a regex class). Never quoted."""
+    bad = re.compile(f"[^{allowed}]")
+
+    def check(value: Any) -> Problem | None:
+        if not isinstance(value, str):
+            return "", f"must be text of {what} (quote it in the file), not a {type(value).__name__} value"
+        if not 1 <= len(value) <= _MAX_TOKEN:
+            return "", f"must be 1 to {_MAX_TOKEN} characters of {what}, not {len(value):,}"
+        found = bad.search(value)
+        if found is not None:
+            return "", f"must be {what}: its character {found.start() + 1} is not (the value is not shown)"
+        return None
 
     return check
 
@@ -238,6 +256,7 @@ PRICE_FIELDS: dict[str, Field] = {
 """An entry of ``prices.yaml``: a price of the catalog (amounts in cents)."""
 
 _CREDENTIAL = "printable ASCII without spaces"
+_VISIBLE = "!-~"
 
 
 def tenant_fields(spec: ApiSpec) -> dict[str, Field]:
@@ -245,9 +264,9 @@ def tenant_fields(spec: ApiSpec) -> dict[str, Field]:
     return {
         "label": Field(text()),
         "description": Field(text()),
-        "apiKey": Field(token(r"[!-~]+", _CREDENTIAL), required=True),
-        "clientId": Field(token(r"[!-9;-~]+", _CREDENTIAL + " or colons"), required=True),
-        "clientSecret": Field(token(r"[!-~]+", _CREDENTIAL), required=True),
+        "apiKey": Field(credential(_VISIBLE, _CREDENTIAL), required=True),
+        "clientId": Field(credential("!-9;-~", _CREDENTIAL + " or colons"), required=True),
+        "clientSecret": Field(credential(_VISIBLE, _CREDENTIAL), required=True),
         "stripeFailure": Field(token(r"[a-z][a-z0-9_]{0,63}", "a Stripe error code such as card_declined")),
         "organization": Field(organization(spec), required=True),
     }

@@ -160,9 +160,10 @@ TYPED = [
     ("organizations.yaml", "name: Lovelace Labs", 'name: "Love\\e[31mlace"', 0, "organization.name", "printable"),
     ("organizations.yaml", "name: Lovelace Labs", "name: " + "x" * 5000, 0, "organization.name", "at most 4,096"),
     ("organizations.yaml", '"2026-12-01"', "2026-12-01", 0, "organization.anniversaryDate", "type date"),
-    ("organizations.yaml", "apiKey: sk_test_free_org", "apiKey: 12345", 0, "apiKey", "must be text, not 12345"),
-    ("organizations.yaml", "apiKey: sk_test_free_org", "apiKey: sk test", 0, "apiKey", "printable ASCII without"),
-    ("organizations.yaml", "clientId: client_free_org", "clientId: a:b", 0, "clientId", "or colons"),
+    ("organizations.yaml", "apiKey: sk_test_free_org", "apiKey: 12345", 0, "apiKey", "must be text of printable"),
+    ("organizations.yaml", "apiKey: sk_test_free_org", "apiKey: sk test", 0, "apiKey", "its character 3 is not"),
+    ("organizations.yaml", "clientId: client_free_org", "clientId: a:b", 0, "clientId", "or colons: its character 2"),
+    ("organizations.yaml", "clientSecret: secret_free_org", "clientSecret: ''", 0, "clientSecret", "not 0"),
     ("organizations.yaml", "- label: free\n", "- label: free\n  colour: red\n", 0, "", "has the field 'colour'"),
     ("organizations.yaml", "stripeFailure: api_connection_error", "stripeFailure: [x]", 7, "stripeFailure", "text"),
     ("organizations.yaml", "  clientSecret: secret_free_org\n", "", 0, "clientSecret", "is missing"),
@@ -184,6 +185,8 @@ def test_a_field_of_the_wrong_type_stops_start_up_naming_file_entry_and_field(
     where = rf" \({field}\)" if field else ""
     assert re.search(rf"{re.escape(str(fixtures / name))}: entry {index}{where}: .*{why}", message), message
     assert "\n" not in message and len(message) < len(str(fixtures)) + 250, message
+    credential = new.partition(": ")[2].strip() if field in ("apiKey", "clientId", "clientSecret") else ""
+    assert not credential or credential not in message.partition(f"({field})")[2], message  # never quoted
 
 
 @pytest.mark.parametrize(
