@@ -17,6 +17,8 @@ from typing import Any
 import requests
 import yaml
 
+from billing_contract import bounded_yaml
+
 __all__ = ["DEFAULT_SPEC", "MOCK_ONLY_BODIES", "DocumentError", "Document", "active", "load"]
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +103,7 @@ def _without_mock_bodies(raw: dict[str, Any]) -> dict[str, Any]:
 def load(source: str | None, *, timeout: float = 10.0) -> dict[str, Any]:
     text = _read(source or str(DEFAULT_SPEC), timeout)
     try:
-        raw = yaml.safe_load(text)
+        raw = bounded_yaml.load(text)
     except yaml.YAMLError as exc:
         raise DocumentError(f"--spec {source or DEFAULT_SPEC} is not YAML or JSON: {exc}") from None
     if not isinstance(raw, dict) or "openapi" not in raw or not isinstance(raw.get("paths"), dict):

@@ -22,6 +22,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from billing_contract.excerpt import excerpt
+
 from . import browser, controls
 from .asgi import send_error
 from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed, NotFound, ValidationFailed
@@ -138,7 +140,7 @@ class AdminApp:
         for route in self.router.routes:
             if isinstance(route, Route) and route.matches(scope)[0] is not Match.NONE:
                 return route
-        raise NotFound(f"No mock route {scope['path']}.")
+        raise NotFound(f"No mock route {excerpt(scope['path'], 80)}.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Inside an "app", Starlette's router raises HTTPException for 404 and 405.
@@ -163,7 +165,7 @@ class AdminApp:
                 }
                 allow = ", ".join(sorted(methods))
                 headers.append((b"allow", allow.encode()))
-                raise MethodNotAllowed(f"{scope['path']} accepts {allow}.") from None
+                raise MethodNotAllowed(f"{excerpt(scope['path'], 80)} accepts {allow}.") from None
         except CrossSiteRefused as error:
             if wants_html(request):  # a form a page of another site made the browser send
                 await error_page(request, error, back_url=None)(scope, receive, send)

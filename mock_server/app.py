@@ -88,8 +88,8 @@ def create_app(
         state = open_state(settings.state, settings.named("state"), timeout=settings.state_timeout)
         try:
             start = clock.start or state.clock_start(start)
-            prices = load_prices(settings.fixtures)
-            tenants = load_tenants(settings.fixtures, spec, start)
+            prices = load_prices(settings.fixtures, settings.max_fixture_bytes)
+            tenants = load_tenants(settings.fixtures, spec, start, settings.max_fixture_bytes)
             tenants += generate_tenants(settings.generate, settings.seed)
         except BaseException:
             state.close()

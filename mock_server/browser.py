@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from billing_contract.excerpt import excerpt
+
 from . import checkout
 from .asgi import DASHBOARD
 from .errors import UnavailableInProxyMode, ValidationFailed
@@ -137,7 +139,7 @@ async def checkout_action(request: Request, services: Services) -> Response:
         cancelled = await checkout.cancel(sandbox, session["id"])
         return RedirectResponse(checkout.location(cancelled["cancelUrl"]), status_code=303)
     raise ValidationFailed(
-        f"action must be 'pay' or 'cancel', got {str(action)[:40]!r}.",
+        f"action must be 'pay' or 'cancel', got {excerpt(action)}.",
         fix="Use the Pay or Cancel button of the checkout page, or send action=pay / action=cancel.",
     )
 
@@ -224,7 +226,7 @@ def _sticky_status(raw: Any, allowed: list[int]) -> int | None:
         raw = parse_int(raw, maximum=599)
     if isinstance(raw, bool) or raw not in allowed:
         raise ValidationFailed(
-            f"status must be one of {', '.join(map(str, allowed))} or 'off', got {str(raw)[:40]!r}.",
+            f"status must be one of {', '.join(map(str, allowed))} or 'off', got {excerpt(raw)}.",
             fix="Pick a status every operation documents, or 'off' to answer normally again.",
         )
     return int(raw)
@@ -244,7 +246,7 @@ async def set_sticky(request: Request, services: Services) -> Response:
     store = services.store
     if not isinstance(organization_id, str) or organization_id not in store.tenants:
         raise ValidationFailed(
-            f"No organization {str(organization_id)[:80]!r}.",
+            f"No organization {excerpt(organization_id, 80)}.",
             fix="Send organizationId of an organization listed on the dashboard.",
         )
     status = _sticky_status(fields.get("status"), sticky_statuses(services))

@@ -17,6 +17,7 @@ import random
 from typing import Any
 
 from .fixtures import Tenant
+from .settings import MAX_GENERATE, ConfigError
 
 __all__ = ["ANCHOR", "generate_tenants"]
 
@@ -47,7 +48,10 @@ class _Timestamps:
 
 
 def generate_tenants(count: int, seed: int) -> list[Tenant]:
-    """``count`` organizations; the same arguments always give the same list."""
+    """``count`` organizations (at most :data:`~mock_server.settings.MAX_GENERATE`); the same arguments
+    always give the same list."""
+    if count > MAX_GENERATE:
+        raise ConfigError(f"--generate must be a whole number of organizations from 0 to {MAX_GENERATE}, got {count}")
     if count <= 0:
         return []
     from faker import Faker  # a tenth of a second to import: only when asked for

@@ -18,8 +18,10 @@ from typing import Any
 
 import yaml
 
+from billing_contract.bounded_yaml import YamlRefused, read_file
+
 from .fixtures import FixtureError, Price, load_prices, load_tenants, read_entries
-from .settings import DEFAULT_FIXTURES
+from .settings import DEFAULT_FIXTURES, MAX_FIXTURE_BYTES
 from .spec import ApiSpec
 
 __all__ = ["MARK", "README_MARK", "RecordingFiles"]
@@ -60,6 +62,14 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
+def _head(path: Path) -> bytes:
+    """The bytes of a file of the folder (regular files only, never waiting on a FIFO, within the fixtures' limit)."""
+    try:
+        return read_file(path, MAX_FIXTURE_BYTES)
+    except (OSError, YamlRefused) as error:
+        raise FixtureError(f"{path} {error}") from None
+
+
 def _cell(text: str) -> str:
     """Text for a Markdown table cell."""
     return text.replace("|", "\\|")
@@ -84,7 +94,7 @@ class RecordingFiles:
         for name in _HEADS:
             path = folder / name
             mark = README_MARK if name == "README.md" else MARK
-            if path.exists() and not path.read_bytes().startswith(mark.encode()):
+            if path.exists() and not _head(path).startswith(mark.encode()):
                 raise FixtureError(f"{path} was not written by a recording; record into a new folder")
         organizations, prices = folder / "organizations.yaml", folder / "prices.yaml"
         if organizations.exists():

@@ -6,6 +6,11 @@ it) otherwise. Schemas that only use :data:`SCHEMA_KEYWORDS` are compiled with
 fastjsonschema, which reads them exactly as jsonschema's Draft 4 does; any other
 schema is checked by jsonschema alone. The ``date`` format is the document's
 calendar date (:func:`mock_server.spec.is_date`).
+
+The reason is short whatever the instance: jsonschema words its errors with the ``repr``
+of the value, so it is given a copy that stops below the deepest level the schema can
+look at (:func:`_reach`; a body nested 1,000 deep would otherwise exhaust the stack), and
+the message and its path are clipped.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 import fastjsonschema
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from jsonschema import Draft4Validator, ValidationError
+
+from billing_contract.excerpt import clip, excerpt
 
 from .spec import is_date, register_date_format
 
@@ -65,9 +72,65 @@ def _draft4(schema: Any) -> dict[str, Any] | None:
     return result
 
 
+def _reach(schema: Any) -> int | None:
+    """How many levels below an instance ``schema`` looks (0: the instance alone), or None if it could look
+    at any depth (a reference, or a keyword that compares whole values: ``uniqueItems``, an ``enum`` of lists
+    or mappings)."""
+    if not isinstance(schema, dict):
+        return 0
+    if (
+        "$ref" in schema
+        or schema.get("uniqueItems")
+        or any(isinstance(v, list | dict) for v in schema.get("enum") or ())
+    ):
+        return None
+    below = [*(schema.get("properties") or {}).values(), *(schema.get("patternProperties") or {}).values()]
+    for key in ("items", "additionalProperties"):
+        value = schema.get(key)
+        below += value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    beside = [*schema.get("allOf", ()), *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    beside += [*(schema.get("dependencies") or {}).values(), *([schema["not"]] if "not" in schema else [])]
+    levels = [0]
+    for sub, step in [(sub, 1) for sub in below] + [(sub, 0) for sub in beside]:
+        reach = _reach(sub)
+        if reach is None:
+            return None
+        levels.append(reach + step)
+    return max(levels)
+
+
+class _CutList(list[Any]):
+    """A list emptied below a schema's reach; its ``repr`` says something was left out."""
+
+    def __repr__(self) -> str:
+        return "[...]"
+
+
+class _CutDict(dict[str, Any]):
+    """A mapping emptied below a schema's reach."""
+
+    def __repr__(self) -> str:
+        return "{...}"
+
+
+def _cut(instance: Any, levels: int) -> Any:
+    """``instance`` with every list and mapping more than ``levels`` below it emptied: what a schema of that
+    reach reads of it (the types, lengths and keys down to that level, the values above it) is unchanged."""
+    if isinstance(instance, dict):
+        return _CutDict() if levels < 0 else {key: _cut(value, levels - 1) for key, value in instance.items()}
+    if isinstance(instance, list):
+        return _CutList() if levels < 0 else [_cut(value, levels - 1) for value in instance]
+    return instance
+
+
 def _reason(error: ValidationError) -> str:
-    path = ".".join(str(part) for part in error.absolute_path)
-    return f"{error.message} - '{path}'" if path else error.message
+    """jsonschema's words, with the value it quotes in full (``repr``) quoted in a short excerpt, and clipped."""
+    message, quoted = error.message, repr(error.instance)
+    if message.startswith(quoted):
+        message = excerpt(error.instance) + message[len(quoted) :]
+    path = clip(".".join(str(part) for part in error.absolute_path), 80)
+    message = clip(message, 160)
+    return f"{message} - '{path}'" if path else message
 
 
 def compile_schema(schema: dict[str, Any], *, request: bool = False) -> Check:
@@ -75,9 +138,10 @@ def compile_schema(schema: dict[str, Any], *, request: bool = False) -> Check:
     register_date_format()
     validator = Draft4RequestValidator if request else Draft4ResponseValidator
     slow = validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    reach = _reach(schema)
 
     def explain(instance: Any) -> str | None:
-        error = next(iter(slow.iter_errors(instance)), None)
+        error = next(iter(slow.iter_errors(instance if reach is None else _cut(instance, reach))), None)
         return None if error is None else _reason(error)
 
     own = {key: value for key, value in schema.items() if key not in _DEFINITIONS}

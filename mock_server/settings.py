@@ -24,13 +24,26 @@ from urllib.parse import urlsplit
 
 from .numbers import parse_int
 
-__all__ = ["ConfigError", "DEFAULT_FIXTURES", "SETTINGS", "Setting", "Settings", "is_loopback"]
+__all__ = [
+    "ConfigError",
+    "DEFAULT_FIXTURES",
+    "MAX_FIXTURE_BYTES",
+    "MAX_GENERATE",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "is_loopback",
+]
 
 # The package carries the fixtures (mock_server/data/fixtures: in a checkout, a link to the top-level folder).
 DEFAULT_FIXTURES = Path(str(resources.files("mock_server") / "data" / "fixtures"))
 ENV_PREFIX = "MOCK_SERVER_"
 LOG_FORMATS = ("text", "json")
 _MOST_DIGITS = 12
+MAX_GENERATE = 1_000_000
+"""The most organizations ``--generate`` makes (about 15 s and 1.6 GiB of memory at start-up)."""
+MAX_FIXTURE_BYTES = 16 * 1024 * 1024
+"""The largest fixture file read by default (a recording of 3,000 organizations is under 2 MiB)."""
 _NAME = re.compile(r"[a-z0-9_.-]+")
 """A host name or an IPv4 address, as ``--allowed-hosts`` takes them."""
 """A name or IPv4 address, or an IPv6 address in brackets (checked by ipaddress first)."""
@@ -187,7 +200,7 @@ def _ca_file(name: str, raw: str) -> Path | None:
     try:
         ssl.create_default_context(cafile=raw)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw} ({exc})") from None
+        raise ConfigError(f"{name} must be a readable file of PEM certificates: {raw[:200]} ({exc})") from None
     return Path(raw)
 
 
@@ -243,7 +256,9 @@ class Settings:
     generate: int = field(
         default=0,
         metadata=_row(
-            _whole_number(unit="organizations"), "add N Faker-made organizations, keys sk_test_gen_1..N", metavar="N"
+            _whole_number(MAX_GENERATE, unit="organizations"),
+            f"add N Faker-made organizations (at most {MAX_GENERATE:,}), keys sk_test_gen_1..N",
+            metavar="N",
         ),
     )
     latency: int = field(
@@ -443,6 +458,14 @@ class Settings:
             "with --proxy: write the 2xx answers seen as fixtures in this folder (see mock-server --docs recording)",
             shown="none",
             metavar="DIR",
+        ),
+    )
+    max_fixture_bytes: int = field(
+        default=MAX_FIXTURE_BYTES,
+        metadata=_row(
+            _whole_number(unit="bytes"),
+            "largest fixture file read, in bytes (organizations.yaml, prices.yaml)",
+            metavar="BYTES",
         ),
     )
     sources: dataclasses.InitVar[Mapping[str, str] | None] = None

@@ -19,6 +19,8 @@ from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from billing_contract.excerpt import excerpt
+
 from .asgi import header_text, read_body, replay
 from .errors import InvalidJson, UnsupportedMediaType, ValidationFailed
 from .schemas import Check, compile_schema
@@ -52,9 +54,9 @@ class _Body:
         check = self.checks.get(kind)
         if check is None:
             expected = " or ".join(self.media_types)
-            raise UnsupportedMediaType(f"The request body must be {expected}, not {kind}.")
+            raise UnsupportedMediaType(f"The request body must be {expected}, not {excerpt(kind)}.")
         if parameters.get("charset", "utf-8").lower() != "utf-8":
-            raise UnsupportedMediaType(f"The request body must be UTF-8, not {parameters['charset']}.")
+            raise UnsupportedMediaType(f"The request body must be UTF-8, not {excerpt(parameters['charset'])}.")
         raw = await read_body(receive)
         if not raw:
             if self.required:
@@ -69,7 +71,7 @@ class _Body:
             raise ValidationFailed("The request body must be a JSON object, not null.")
         reason = check(body)
         if reason is not None:
-            raise ValidationFailed(reason[:1000])
+            raise ValidationFailed(reason)  # short: the schema's reason, clipped (mock_server.schemas)
         request_state(scope).body = body
         await self.next_app(scope, replay(raw, receive), send)
 

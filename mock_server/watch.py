@@ -101,6 +101,7 @@ class FixtureWatch:
         return True
 
     def _load(self, generate: int, seed: int) -> tuple[Any, Any]:
-        prices = load_prices(self.folder)
-        tenants = load_tenants(self.folder, self.services.spec, self.start) + generate_tenants(generate, seed)
+        most = self.services.settings.max_fixture_bytes
+        prices = load_prices(self.folder, most)
+        tenants = load_tenants(self.folder, self.services.spec, self.start, most) + generate_tenants(generate, seed)
         return prices, tenants

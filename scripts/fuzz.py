@@ -1,15 +1,18 @@
 """``make fuzz``: hostile requests at a running mock; any 5xx or hang is a finding.
 
-    python scripts/fuzz.py [--requests 20000] [--seed 1] [--schemathesis 300] [--url URL]
+    python scripts/fuzz.py [--requests 20000] [--seed 1] [--schemathesis 300] [--fixture-folders 40] [--url URL]
 
 Without ``--url`` it starts ``mock-server`` on a free loopback port (with short
 timeouts, so half-sent requests resolve quickly) and samples its RSS. Raw-socket
 requests come from a seeded generator (see :mod:`hostile`): malformed and mutated
 HTTP, odd encodings, hostile JSON and headers, on the API and the ``/__mock__/``
 routes, sent over a few connections at a time. Then Schemathesis runs against
-``openapi.yaml`` and the ``/__mock__/`` document with ``not_a_server_error``.
-Prints requests sent, statuses, 5xx answers, hangs and RSS samples; exits 1 on a
-5xx, a hang or a dead server. No request asks for a 5xx on purpose.
+``openapi.yaml`` and the ``/__mock__/`` document with ``not_a_server_error``, and
+hostile fixture folders are started with ``mock-server --fixtures`` (see
+:mod:`hostile_fixtures`; ``--fixture-folders``). Prints requests sent, statuses,
+5xx answers, hangs and RSS samples, and the folders' summary; exits 1 on a 5xx, a
+hang, a dead server or a folder not refused in one line (or a valid one not
+served). No request asks for a 5xx on purpose.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hostile
+import hostile_fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -134,6 +138,7 @@ def main() -> int:
     parser.add_argument("--schemathesis", type=int, default=300, help="examples per operation (0: skip)")
     parser.add_argument("--url", help="a running mock (default: start one)")
     parser.add_argument("--timeout", type=float, default=6.0, help="seconds before a silent request is a hang")
+    parser.add_argument("--fixture-folders", type=int, default=40, help="hostile fixture folders to start (0: skip)")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "mock-server.log"
     process, base = (None, args.url.rstrip("/")) if args.url else start_server(log)
@@ -144,6 +149,8 @@ def main() -> int:
         errors = list(result["errors"])  # type: ignore[call-overload]
         if args.schemathesis:
             errors += schemathesis(base, args.schemathesis, args.seed)
+        folders, failures = hostile_fixtures.run(args.fixture_folders, args.seed) if args.fixture_folders else ([], [])
+        errors += failures
     finally:
         if process is not None:
             process.terminate()
@@ -151,13 +158,16 @@ def main() -> int:
     print(f"raw requests sent: {result['sent']} (seed {args.seed}) in {time.monotonic() - started:.0f} s")
     print(f"statuses: {result['statuses']}")
     print(f"RSS MiB per 500 requests: {result['rss']}")
+    for line in folders:
+        print(line)
     print(f"5xx, hangs, a dead server: {len(errors)}")
     for error in errors[:20]:
         print("  " + error)
     if process is not None:
         print(f"server log: {log}")
     if errors:
-        print(f"reproduce: python scripts/fuzz.py --seed {args.seed} --requests {args.requests}")
+        print(f"reproduce: python scripts/fuzz.py --seed {args.seed} --requests {args.requests} "
+              f"--fixture-folders {args.fixture_folders}")  # fmt: skip
     return 1 if errors else 0
 
 

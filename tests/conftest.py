@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -33,6 +34,25 @@ def bearer(key: str) -> dict[str, str]:
 def basic(client_id: str, secret: str) -> dict[str, str]:
     token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+def outcome_within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised (None: nothing), run in a thread given ``seconds``; fails the test if it is still
+    running then (a FIFO opened for reading, for one, waits for a writer)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert outcome, f"still running after {seconds} s"
+    return outcome[0]
 
 
 def checkout_body(app_url: str, **prices: str) -> dict[str, str]:

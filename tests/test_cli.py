@@ -48,6 +48,9 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         (["--seed", "\u0661"], {}, "--seed"),  # ARABIC-INDIC DIGIT ONE
         (["--latency", " 5"], {}, "--latency"),
         (["--generate", "+5"], {}, "--generate"),
+        (["--generate", "999999999999"], {}, "--generate must be a whole number of organizations from 0 to 1000000"),
+        ([], {"MOCK_SERVER_GENERATE": "1000001"}, "MOCK_SERVER_GENERATE must be a whole number of organizations from"),
+        (["--max-fixture-bytes", "1e6"], {}, "--max-fixture-bytes must be a whole number"),
         ([], {"MOCK_SERVER_MAX_BODY_BYTES": "9" * 5000}, "MOCK_SERVER_MAX_BODY_BYTES"),
         ([], {"MOCK_SERVER_LATENCY": "²"}, "MOCK_SERVER_LATENCY"),
         (["--fixtures", ""], {}, "--fixtures"),

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.socket
 
 
 def test_a_short_seeded_fuzz_run_finds_no_5xx_and_no_hang() -> None:
+    command = ["--requests", "800", "--schemathesis", "8", "--seed", "7", "--fixture-folders", "8"]
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "fuzz.py"), "--requests", "800", "--schemathesis", "8", "--seed", "7"],
+        [sys.executable, str(ROOT / "scripts" / "fuzz.py"), *command],
         capture_output=True,
         text=True,
         timeout=600,
@@ -26,6 +27,7 @@ def test_a_short_seeded_fuzz_run_finds_no_5xx_and_no_hang() -> None:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "raw requests sent: 800" in done.stdout
     assert "5xx, hangs, a dead server: 0" in done.stdout
+    assert "fixture folders: 8 (seed 7): " in done.stdout and ", 0 failed" in done.stdout
 
 
 def test_the_fuzzer_reports_a_5xx(tmp_path: Path) -> None:
@@ -53,6 +55,8 @@ def test_the_fuzzer_reports_a_5xx(tmp_path: Path) -> None:
                 "--requests",
                 "50",
                 "--schemathesis",
+                "0",
+                "--fixture-folders",
                 "0",
                 "--url",
                 f"http://127.0.0.1:{port}",

@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from billing_contract.excerpt import excerpt
+
 from ..checkout import ATTEMPTS, location
 from ..clock import format_timestamp
 from ..errors import InvalidUrl, PriceNotFound, PriceWrongTier, ServerBusy
@@ -24,7 +26,7 @@ _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")  # what str.isspace() accepts, a
 def _check_url(field: str, value: str) -> None:
     """An absolute http(s) URL that Pay and Cancel can redirect to, checked before a session exists."""
     refused = InvalidUrl(
-        f"{field} must be an absolute http(s) URL of at most {MAX_URL_LENGTH} characters, got {value[:200]!r}."
+        f"{field} must be an absolute http(s) URL of at most {MAX_URL_LENGTH} characters, got {excerpt(value, 80)}."
     )
     if len(value) > MAX_URL_LENGTH or _UNSAFE.search(value):
         raise refused
@@ -41,7 +43,7 @@ def _check_url(field: str, value: str) -> None:
 def _price(services: Services, field: str, price_id: str) -> Price:
     price = services.store.prices.get(price_id)
     if price is None:
-        raise PriceNotFound(f"No price with id {price_id[:200]!r} ({field}).")
+        raise PriceNotFound(f"No price with id {excerpt(price_id, 80)} ({field}).")
     tier = _TIERS[field]
     if price.tier != tier:
         raise PriceWrongTier(f"Price {price_id!r} is a {price.tier}-tier price; {field} needs a {tier}-tier price.")
