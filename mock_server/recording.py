@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import Clock, format_timestamp
+from .logs import log_failure
 from .recording_files import RecordingFiles
 from .schemas import compile_schema
 from .spec import load_spec
@@ -39,6 +40,7 @@ _LOOKS_SECRET = re.compile(
     r"(?<![A-Za-z0-9])(?:sk|rk|pk|cs)_(?:live|test)_|whsec_|eyJ[\w-]{8,}\.|^(?:bearer|basic)\s+[\w.~+/-]{12,}=*$", re.I
 )
 _LARGEST = 2**53  # beyond it a JSON number is not the same number in every client
+_WRONG = "not of the type or format the document gives it"
 
 
 def _secrets(credential: Any) -> tuple[str, ...] | None:
@@ -52,14 +54,16 @@ def _secrets(credential: Any) -> tuple[str, ...] | None:
 
 
 def _problem(value: Any, hidden: tuple[str, ...]) -> str | None:
-    """Why ``value`` may not be written to a fixture, or None."""
+    """Why ``value`` may not be written to a fixture, or None. Said without the value: a log line quotes it."""
+    if isinstance(value, (dict, list)):
+        return "not a single value, as the document gives every field"
     if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, int) and abs(value) > _LARGEST):
         return "not a number a fixture can hold"
-    if isinstance(value, str):
-        if not value.isprintable() or len(value) > 2048:
-            return "not printable text of at most 2048 characters"
-        if _LOOKS_SECRET.search(value) or any(secret in value for secret in hidden):
-            return "it holds or looks like a secret"
+    if isinstance(value, str) and (len(value) > 2048 or not value.isprintable()):
+        return "not printable text of at most 2048 characters"
+    text = value if isinstance(value, str) else str(value)  # a number can be the credential too
+    if _LOOKS_SECRET.search(text) or any(secret in text for secret in hidden):
+        return "it holds or looks like a secret"
     return None
 
 
@@ -97,8 +101,8 @@ class Recording:
         try:
             with self._lock:
                 self._observe(credential, operation, request_body, status, body)
-        except Exception:  # the proxied answer must never fail because its recording did
-            logger.exception("recording: %.80s not recorded", operation)
+        except Exception as error:  # the proxied answer must never fail because its recording did
+            log_failure(logger, "recording: %.80s not recorded", operation, error=error)
 
     def _observe(self, credential: Any, operation: Any, request_body: Any, status: Any, body: Any) -> None:
         fields = self._fields.get(operation) if isinstance(operation, str) else None
@@ -122,8 +126,8 @@ class Recording:
         for name in fields:
             if name not in body:
                 organization.pop(name, None)
-            elif problem := _problem(body[name], hidden) or self._checks[name](body[name]):
-                logger.warning("recording: %s of %s kept as it was: %.200s", name, organization_id, problem)
+            elif problem := _problem(body[name], hidden) or (self._checks[name](body[name]) and _WRONG):
+                logger.warning("recording: %s of %s kept as it was: %s", name, organization_id, problem)
             else:
                 organization[name] = body[name]
         if missing := [name for name in self._required if name not in organization]:

@@ -145,6 +145,25 @@ def test_no_secret_reaches_the_folder_or_the_log(tmp_path: Path, caplog: pytest.
             assert secret not in text
 
 
+def test_a_credential_echoed_in_a_field_of_another_type_is_neither_logged_nor_written(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    digits = "420042004200421"  # a key of digits, below 2**53: a number a fixture could hold
+    recording = Recording(folder, clock=Clock(start=START))
+    nested = {**ACME, "name": [REAL_KEY], "creator": {"owner": {"key": REAL_KEY}}, "costCap": [7, REAL_KEY]}
+    recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, nested)
+    numbers = {**ACME, "messagesCap": int(digits), "smsCap": float(digits), "callCap": [int(digits)]}
+    recording.observe(("bearer", digits), "GET /account/organization", None, 200, numbers)
+    organization = entries(folder)["org_acme"]["organization"]
+    assert {key: organization[key] for key in ("name", "creator", "messagesCap", "smsCap", "callCap")} == {
+        key: ACME[key] for key in ("name", "creator", "messagesCap", "smsCap", "callCap")
+    }
+    assert "name of org_acme kept as it was" in caplog.text, "the log names the field, not its value"
+    for text in [caplog.text, *(path.read_text(encoding="utf-8") for path in folder.iterdir())]:
+        assert REAL_KEY not in text and digits not in text
+
+
 def test_demo_credentials_that_reached_the_upstream_are_replaced(folder: Path) -> None:
     """Proxying to a mock that serves this very folder makes its demo key a real credential."""
     demo_key = entries(folder)["org_acme"]["apiKey"]
