@@ -16,6 +16,7 @@ the ``provider``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -195,7 +196,8 @@ class _API(RoutedAPI[Any]):
 
 
 class Proxy(RoutedMiddleware[_API]):
-    """Each operation of the document forwarded to the deployment; the client closed at shutdown."""
+    """Each operation of the document forwarded to the deployment; at shutdown the client closed and the
+    recording written."""
 
     api_cls = _API
 
@@ -217,6 +219,8 @@ class Proxy(RoutedMiddleware[_API]):
         async def closing(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
                 await self.upstream.close()
+                if self.services.recording is not None:
+                    await asyncio.to_thread(self.services.recording.close)
             await send(message)
 
         await self.app(scope, receive, closing)

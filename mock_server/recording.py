@@ -17,7 +17,6 @@ import logging
 import math
 import re
 import secrets
-import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,9 @@ from .logs import log_failure
 from .recording_files import RecordingFiles
 from .schemas import compile_schema
 from .spec import load_spec
+from .upstream import credential_secrets
 
-__all__ = ["Recording"]
+__all__ = ["CLOSING_SECONDS", "Recording"]
 
 logger = logging.getLogger("mock_server.recording")
 
@@ -41,16 +41,7 @@ _LOOKS_SECRET = re.compile(
 )
 _LARGEST = 2**53  # beyond it a JSON number is not the same number in every client
 _WRONG = "not of the type or format the document gives it"
-
-
-def _secrets(credential: Any) -> tuple[str, ...] | None:
-    """The strings of a ``("bearer", key)`` or ``("basic", (client_id, secret))`` credential."""
-    match credential:
-        case ("bearer", str(key)) if key:
-            return (key,)
-        case ("basic", (str(client_id), str(secret))) if client_id and secret:
-            return (client_id, secret)
-    return None
+CLOSING_SECONDS = 30
 
 
 def _problem(value: Any, hidden: tuple[str, ...]) -> str | None:
@@ -78,7 +69,6 @@ class Recording:
         spec = load_spec()
         self.folder = folder
         self._clock = clock or Clock()
-        self._lock = threading.Lock()
         self._files = RecordingFiles(folder, spec)
         schema = spec.schema("BillingResponse")
         order = dict.fromkeys([*spec.schema("Organization")["properties"], *schema["properties"]])
@@ -95,25 +85,34 @@ class Recording:
     def observe(self, credential: Any, operation: Any, request_body: Any, status: Any, body: Any) -> None:
         """Record one answer of the upstream; what cannot be recorded is skipped, and logged.
 
-        Microseconds when nothing changes; a change is written and flushed to disk (milliseconds).
+        Microseconds: a change is written to disk by the writer thread (:meth:`flush` waits for it).
         Safe to call from several threads.
         """
         try:
-            with self._lock:
+            with self._files.lock:
                 self._observe(credential, operation, request_body, status, body)
         except Exception as error:  # the proxied answer must never fail because its recording did
             log_failure(logger, "recording: %.80s not recorded", operation, error=error)
 
     def _observe(self, credential: Any, operation: Any, request_body: Any, status: Any, body: Any) -> None:
         fields = self._fields.get(operation) if isinstance(operation, str) else None
-        hidden = _secrets(credential)
+        hidden = credential_secrets(credential)
         if fields is None or hidden is None or type(status) is not int or not 200 <= status < 300:
             reason = "unknown operation" if fields is None else "unknown credential" if hidden is None else "not 2xx"
             logger.warning("recording: %.80s (status %.10r) not recorded: %s", operation, status, reason)
             return
         added = self._add_prices(request_body, hidden) if operation == "POST /billing" else False
         if self._merge(operation, fields, body, hidden) or added or self._files.unwritten:
-            self._files.write(format_timestamp(self._clock.now()))
+            self._files.changed(format_timestamp(self._clock.now()))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until what was observed so far is on disk; False if ``timeout`` s passed first."""
+        return self._files.flush(timeout)
+
+    def close(self) -> None:
+        """At shutdown: the last changes written, for up to :data:`CLOSING_SECONDS`."""
+        if not self.flush(CLOSING_SECONDS):
+            logger.error("recording: %s: the latest changes were not written within %d s", self.folder, CLOSING_SECONDS)
 
     def _merge(self, operation: str, fields: tuple[str, ...], body: Any, hidden: tuple[str, ...]) -> bool:
         """Fold the organization of an answer into its entry; True if the entry changed."""

@@ -380,6 +380,9 @@ class FakeRecording:
     def observe(self, credential: Any, operation: str, request_body: Any, status: int, body: Any) -> None:
         self.seen.append((credential, operation, request_body, status, body))
 
+    def close(self) -> None:
+        pass
+
 
 def test_2xx_answers_are_given_to_the_recording() -> None:
     recording = FakeRecording()
