@@ -8,8 +8,10 @@ requests come from a seeded generator (see :mod:`hostile`): malformed and mutate
 HTTP, odd encodings, hostile JSON and headers, on the API and the ``/__mock__/``
 routes, sent over a few connections at a time. Then Schemathesis runs against
 ``openapi.yaml`` and the ``/__mock__/`` document with ``not_a_server_error``.
-Prints requests sent, statuses, 5xx answers, hangs and RSS samples; exits 1 on a
-5xx, a hang or a dead server. No request asks for a 5xx on purpose.
+Then ``--upstream`` requests go through a ``mock-server --proxy`` to a hostile
+deployment (see :mod:`hostile_upstream`). Prints requests sent, statuses, 5xx
+answers, hangs and RSS samples; exits 1 on a 5xx, a hang or a dead server. No
+request asks for a 5xx on purpose.
 """
 
 from __future__ import annotations
@@ -29,17 +31,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hostile
+import hostile_upstream
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVER_FLAGS = ["--header-timeout", "2", "--body-timeout", "2", "--max-connections", "200"]
 
 
-def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mock-server`` on a free port, its output in ``log`` (a pipe nobody reads would block it)."""
+MOCK = [str(BIN / "mock-server"), "--port", "0", *SERVER_FLAGS]
+
+
+def start_server(log: Path, command: list[str] = MOCK) -> tuple[subprocess.Popen[bytes], str]:
+    """``mock-server`` (or ``command``) on a free port, its output in ``log`` (a pipe nobody reads would block it)."""
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            [str(BIN / "mock-server"), "--port", "0", *SERVER_FLAGS], stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
+            command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -134,6 +140,8 @@ def main() -> int:
     parser.add_argument("--schemathesis", type=int, default=300, help="examples per operation (0: skip)")
     parser.add_argument("--url", help="a running mock (default: start one)")
     parser.add_argument("--timeout", type=float, default=6.0, help="seconds before a silent request is a hang")
+    parser.add_argument("--upstream", type=int, default=1000, help="requests to a hostile deployment (0: skip)")
+    parser.add_argument("--proxy-command", help="the proxy in front of it, {upstream} its URL (default: the mock)")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "mock-server.log"
     process, base = (None, args.url.rstrip("/")) if args.url else start_server(log)
@@ -144,6 +152,10 @@ def main() -> int:
         errors = list(result["errors"])  # type: ignore[call-overload]
         if args.schemathesis:
             errors += schemathesis(base, args.schemathesis, args.seed)
+        if args.upstream:
+            errors += hostile_upstream.run(
+                args.upstream, args.seed, start_server, MOCK, proxy_command=args.proxy_command
+            )
     finally:
         if process is not None:
             process.terminate()
@@ -157,7 +169,8 @@ def main() -> int:
     if process is not None:
         print(f"server log: {log}")
     if errors:
-        print(f"reproduce: python scripts/fuzz.py --seed {args.seed} --requests {args.requests}")
+        again = f"--seed {args.seed} --requests {args.requests} --upstream {args.upstream}"
+        print(f"reproduce: python scripts/fuzz.py {again}")
     return 1 if errors else 0
 
 
