@@ -49,7 +49,7 @@ _TRACKING_ID = re.compile(rb"[\x21-\x7e]{1,200}")
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 logger = logging.getLogger("mock_server")
-_IDENTITY = ("Accept-Encoding", "identity")  # the body is judged and returned as sent
+_IDENTITY = ("Accept-Encoding", "identity")  # an answer in another coding is decoded (mock_server.codings)
 
 
 def _returned_headers(raw: Any) -> list[tuple[bytes, bytes]]:
@@ -83,7 +83,7 @@ def _holds(text: str, hidden: tuple[str, ...]) -> bool:
     return any(secret in text for secret in hidden)
 
 
-def redact(text: str, hidden: tuple[str, ...]) -> str:
+def _redact(text: str, hidden: tuple[str, ...]) -> str:
     """``text`` with each of ``hidden`` (the caller's secrets, longest first) replaced by ``[redacted]``."""
     for secret in sorted(hidden, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
@@ -118,12 +118,7 @@ class _Forward:
             if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value) and not _holds(value.decode(), hidden):
                 state.tracking_id = value.decode("ascii")
         request_body = _parsed(body)
-        judged = len(content) <= self.upstream.max_judged
-        if judged:
-            found = self._judged(texts, request_body, bool(body), status, headers, content, state.tracking_id)
-            violations = [(violation.check, redact(violation.message, hidden)) for violation in found]
-        else:  # the verdict's time and memory grow faster than the body: a large one could stall every request
-            violations = [(NOT_JUDGED, self.upstream.too_large_to_judge(len(content)))]
+        violations = self._judged(texts, request_body, bool(body), status, headers, content, state.tracking_id, hidden)
         state.violations = [{"check": check, "message": message} for check, message in violations]
         if violations and self.upstream.strict:
             said = "; ".join(f"{check} ({message})" for check, message in violations)
@@ -131,7 +126,7 @@ class _Forward:
         if violations:
             names = ", ".join(dict.fromkeys(check for check, _ in violations))
             headers.append((b"x-contract-violation", names.encode()))
-        if 200 <= status < 300 and judged:
+        if 200 <= status < 300 and len(content) <= self.upstream.max_judged:
             data = _parsed(content)
             organization_id = data.get("organizationId") if isinstance(data, dict) else None
             if isinstance(organization_id, str) and len(organization_id) <= 200 and not _holds(organization_id, hidden):
@@ -161,17 +156,22 @@ class _Forward:
         headers: list[tuple[bytes, bytes]],
         content: bytes,
         tracking_id: str,
-    ) -> list[Any]:
-        """The verdict's violations; none, logged, when the verdict itself fails."""
+        hidden: tuple[str, ...],
+    ) -> list[tuple[str, str]]:
+        """The verdict's violations as (check, message), the caller's secrets redacted from each message; one for
+        an answer too large to judge; none, logged, when the verdict itself fails."""
+        if len(content) > self.upstream.max_judged:  # the verdict's time and memory grow faster than the body
+            return [(NOT_JUDGED, self.upstream.too_large_to_judge(len(content)))]
         returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
         try:
-            return self.upstream.judge(
+            found = self.upstream.judge(
                 self.method, self.path, texts, request_body, status, returned, content, body_sent=body_sent
             )
         except Exception as error:  # a bug in a check must not cost the caller the deployment's answer
             said = "the answer to %s %s could not be judged, trackingId=%s"
             log_failure(logger, said, self.method, self.path, tracking_id, error=error)
             return []
+        return [(violation.check, _redact(violation.message, hidden)) for violation in found]
 
     def _record(self, authorization: str | None, request_body: Any, status: int, data: Any) -> None:
         """The answer into ``--record DIR``; a recording that fails is logged, the caller still gets the answer."""
