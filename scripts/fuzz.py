@@ -141,6 +141,7 @@ def main() -> int:
     parser.add_argument("--url", help="a running mock (default: start one)")
     parser.add_argument("--timeout", type=float, default=6.0, help="seconds before a silent request is a hang")
     parser.add_argument("--upstream", type=int, default=1000, help="requests to a hostile deployment (0: skip)")
+    parser.add_argument("--upstream-cap", type=int, default=16 * 1024 * 1024, help="the proxy's answer cap, bytes")
     parser.add_argument("--proxy-command", help="the proxy in front of it, {upstream} its URL (default: the mock)")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "mock-server.log"
@@ -154,7 +155,7 @@ def main() -> int:
             errors += schemathesis(base, args.schemathesis, args.seed)
         if args.upstream:
             errors += hostile_upstream.run(
-                args.upstream, args.seed, start_server, MOCK, proxy_command=args.proxy_command
+                args.upstream, args.seed, start_server, MOCK, proxy_command=args.proxy_command, cap=args.upstream_cap
             )
     finally:
         if process is not None:

@@ -683,7 +683,7 @@ def run(
     *,
     proxy_command: str | None = None,
     cap: int = 16 * MIB,
-    timeout: int = 2,
+    timeout: int = 5,
     workers: int = 6,
     max_rss_mib: float = 0.0,
 ) -> list[str]:
