@@ -133,7 +133,7 @@ bench-steps: $(STAMP) ## microseconds per request in each step of the pipeline, 
 	$(BIN)/python benchmarks/steps.py $(ARGS)
 
 .PHONY: fuzz soak
-fuzz: $(STAMP) ## 20,000 hostile raw requests and Schemathesis at a fresh mock: 5xx, hangs, RSS (minutes)
+fuzz: $(STAMP) ## hostile raw requests, Schemathesis, and a hostile deployment behind --proxy: 5xx, hangs, RSS (minutes)
 	$(BIN)/python scripts/fuzz.py $(ARGS)
 
 soak: $(STAMP) ## 200,000 requests (100,000 checkout sessions) at one mock: its RSS must stay flat (minutes)

@@ -15,11 +15,12 @@ import contextlib
 import logging
 import sys
 import time
+import traceback
 from typing import Any, TextIO
 
 import orjson
 
-__all__ = ["configure_logging", "log_request"]
+__all__ = ["configure_logging", "log_failure", "log_request"]
 
 logger = logging.getLogger("mock_server")
 access = logging.getLogger("mock_server.access")
@@ -158,3 +159,10 @@ def log_request(entry: dict[str, Any]) -> None:
         return
     line = handler.request_formatter.request_line(time.time(), message, entry)
     handler.write(line)
+
+
+def log_failure(to: logging.Logger, message: str, *args: object, error: BaseException) -> None:
+    """A failure of the mock's own code, logged with its type and where it happened but not its text, which
+    can quote a value that passed through (a deployment's answer, a credential it echoed back)."""
+    where = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+    to.error(message + ": %s at\n%s", *args, type(error).__name__, where)

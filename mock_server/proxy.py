@@ -2,23 +2,25 @@
 
 :class:`Proxy` takes the place of credentials, validation, scenarios and the handler
 in the pipeline (:mod:`mock_server.pipeline`). Per request it forwards the method,
-path, query, body and the caller's own ``Authorization``, ``Content-Type`` and
-``Accept`` with one pooled ``aiohttp.ClientSession``; the deployment's status, headers
-(but hop-by-hop ones and its CORS headers: the mock answers CORS) and body come back
-unchanged, judged by the contract suite's checks (``contract_tests.verdict``). A
-violation adds ``X-Contract-Violation: check, check`` and goes into the request
-state, hence the request log; with ``--proxy-strict`` it becomes a 502. A deployment
-that cannot be reached, fails TLS or does not answer in ``--proxy-timeout`` seconds
-gives a 502 naming it as the ``provider``.
+path, query, body (none on a GET) and the caller's own ``Authorization``, ``Content-Type``
+and ``Accept``, on a connection of its own (:mod:`mock_server.upstream`); the deployment's
+status, headers (but hop-by-hop ones, those its ``Connection`` names, and its CORS headers:
+the mock answers CORS) and body, decoded, come back, judged by the contract suite's checks
+(``contract_tests.verdict``) when the body is within ``--proxy-max-judged-bytes``. A
+violation adds ``X-Contract-Violation: check, check`` and goes into the request state,
+hence the request log, with the caller's credential redacted; with ``--proxy-strict`` it
+becomes a 502. A deployment that cannot be reached, fails TLS, does not answer in
+``--proxy-timeout`` seconds, or answers what cannot be passed on gives a 502 naming it as
+the ``provider``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
 
-import aiohttp
 import orjson
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.operations import AbstractOperation
@@ -27,30 +29,41 @@ from yarl import URL
 
 from .asgi import read_body
 from .errors import ContractViolation
+from .logs import log_failure
 from .services import Services
 from .state import request_state
-from .upstream import Upstream, credential
+from .upstream import Upstream, credential, credential_secrets
 
-__all__ = ["Proxy"]
+__all__ = ["NOT_JUDGED", "Proxy"]
 
 FORWARDED = frozenset({b"authorization", b"content-type", b"accept", b"accept-language", b"user-agent", b"prefer"})
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
-# The mock sets Content-Length again for the same body, and Date, as any server does.
+# The mock sets Content-Length again for the body it decoded (mock_server.codings), and Date, as any server does.
 _NOT_RETURNED = HOP_BY_HOP | {b"content-length", b"content-encoding", b"proxy-authenticate", b"date"}
+_BODILESS = frozenset({"GET", "HEAD"})
+NOT_JUDGED = "answer_too_large_to_judge"
+"""Said, as a violation, of an answer above ``--proxy-max-judged-bytes``: passed on (not in strict mode), unjudged."""
 _TRACKING_ID = re.compile(rb"[\x21-\x7e]{1,200}")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 logger = logging.getLogger("mock_server")
-_IDENTITY = ("Accept-Encoding", "identity")  # the body is judged and returned as sent
+_IDENTITY = ("Accept-Encoding", "identity")  # an answer in another coding is decoded (mock_server.codings)
 
 
 def _returned_headers(raw: Any) -> list[tuple[bytes, bytes]]:
-    """The headers of the deployment's answer the caller gets: not hop-by-hop, not CORS (the mock answers
-    CORS, and adds ``Origin`` to ``Vary`` itself)."""
+    """The headers of the deployment's answer the caller gets: not hop-by-hop, nor those its ``Connection``
+    names (RFC 9110 7.6.1), not CORS (the mock answers CORS, and adds ``Origin`` to ``Vary`` itself)."""
+    named = {
+        token.strip().lower() for name, value in raw if name.lower() == b"connection" for token in value.split(b",")
+    }
     headers = []
     for name, value in raw:
         name = name.lower()
-        if name in _NOT_RETURNED or name.startswith(b"access-control-"):
+        if name in _NOT_RETURNED or name in named or name.startswith(b"access-control-"):
+            continue
+        if not _TOKEN.fullmatch(name) or _CONTROL.search(value):  # not HTTP: the mock's server would refuse to send it
             continue
         if name == b"vary":
             value = b", ".join(part.strip() for part in value.split(b",") if part.strip().lower() != b"origin")
@@ -58,6 +71,23 @@ def _returned_headers(raw: Any) -> list[tuple[bytes, bytes]]:
                 continue
         headers.append((name, value))
     return headers
+
+
+def _secrets(authorization: str | None) -> tuple[str, ...]:
+    """What of the caller's ``Authorization`` no log may show: its token, and the key or pair in it."""
+    token = (authorization or "").partition(" ")[2].strip()
+    return tuple(filter(None, (token, *(credential_secrets(credential(authorization)) or ()))))
+
+
+def _holds(text: str, hidden: tuple[str, ...]) -> bool:
+    return any(secret in text for secret in hidden)
+
+
+def _redact(text: str, hidden: tuple[str, ...]) -> str:
+    """``text`` with each of ``hidden`` (the caller's secrets, longest first) replaced by ``[redacted]``."""
+    for secret in sorted(hidden, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 def _parsed(raw: bytes) -> Any:
@@ -73,28 +103,34 @@ class _Forward:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive)
+        if self.method in _BODILESS:  # a deployment that reads no body would take it for the next request
+            body = b""
         sent = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"] if name in FORWARDED
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in scope["headers"]
+            if name in FORWARDED and not (name == b"content-type" and self.method in _BODILESS)
         ]
         status, headers, content = await self._exchange(scope, sent, body)
+        texts = dict(sent)
+        hidden = _secrets(texts.get("authorization"))
         state = request_state(scope)
         for name, value in headers:  # the deployment's trackingId names the request, in the log too
-            if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value):
+            if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value) and not _holds(value.decode(), hidden):
                 state.tracking_id = value.decode("ascii")
-        texts = dict(sent)
         request_body = _parsed(body)
-        violations = self._judged(texts, request_body, bool(body), status, headers, content, state.tracking_id)
-        state.violations = [{"check": found.check, "message": found.message} for found in violations]
+        violations = self._judged(texts, request_body, bool(body), status, headers, content, state.tracking_id, hidden)
+        state.violations = [{"check": check, "message": message} for check, message in violations]
         if violations and self.upstream.strict:
-            said = "; ".join(f"{found.check} ({found.message})" for found in violations)
+            said = "; ".join(f"{check} ({message})" for check, message in violations)
             raise ContractViolation(f"The deployment's {status} answer breaks the contract: {said}"[:1000])
         if violations:
-            names = ", ".join(dict.fromkeys(found.check for found in violations))
+            names = ", ".join(dict.fromkeys(check for check, _ in violations))
             headers.append((b"x-contract-violation", names.encode()))
-        if 200 <= status < 300:
+        if 200 <= status < 300 and len(content) <= self.upstream.max_judged:
             data = _parsed(content)
             organization_id = data.get("organizationId") if isinstance(data, dict) else None
-            state.organization_id = organization_id if isinstance(organization_id, str) else None
+            if isinstance(organization_id, str) and len(organization_id) <= 200 and not _holds(organization_id, hidden):
+                state.organization_id = organization_id
             self._record(texts.get("authorization"), request_body, status, data)
         headers.append((b"content-length", str(len(content)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -108,13 +144,8 @@ class _Forward:
         query = scope.get("query_string", b"")
         url = upstream.base + scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         target = URL(url + ("?" + query.decode("latin-1") if query else ""), encoded=True)  # sent as the caller sent it
-        try:
-            async with upstream.client.request(
-                self.method, target, data=body or None, headers=[*sent, _IDENTITY], allow_redirects=False
-            ) as answer:
-                return answer.status, _returned_headers(answer.raw_headers), await answer.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise upstream.failed(exc) from None
+        status, raw, content = await upstream.exchange(self.method, target, [*sent, _IDENTITY], body or None)
+        return status, _returned_headers(raw), content
 
     def _judged(
         self,
@@ -125,18 +156,22 @@ class _Forward:
         headers: list[tuple[bytes, bytes]],
         content: bytes,
         tracking_id: str,
-    ) -> list[Any]:
-        """The verdict's violations; none, logged, when the verdict itself fails."""
+        hidden: tuple[str, ...],
+    ) -> list[tuple[str, str]]:
+        """The verdict's violations as (check, message), the caller's secrets redacted from each message; one for
+        an answer too large to judge; none, logged, when the verdict itself fails."""
+        if len(content) > self.upstream.max_judged:  # the verdict's time and memory grow faster than the body
+            return [(NOT_JUDGED, self.upstream.too_large_to_judge(len(content)))]
         returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
         try:
-            return self.upstream.judge(
+            found = self.upstream.judge(
                 self.method, self.path, texts, request_body, status, returned, content, body_sent=body_sent
             )
-        except Exception:  # a bug in a check must not cost the caller the deployment's answer
-            logger.exception(
-                "the answer to %s %s could not be judged, trackingId=%s", self.method, self.path, tracking_id
-            )
+        except Exception as error:  # a bug in a check must not cost the caller the deployment's answer
+            said = "the answer to %s %s could not be judged, trackingId=%s"
+            log_failure(logger, said, self.method, self.path, tracking_id, error=error)
             return []
+        return [(violation.check, _redact(violation.message, hidden)) for violation in found]
 
     def _record(self, authorization: str | None, request_body: Any, status: int, data: Any) -> None:
         """The answer into ``--record DIR``; a recording that fails is logged, the caller still gets the answer."""
@@ -146,8 +181,8 @@ class _Forward:
             return
         try:
             recording.observe(given, f"{self.method} {self.path}", request_body, status, data)
-        except Exception:
-            logger.exception("could not record the answer to %s %s", self.method, self.path)
+        except Exception as error:
+            log_failure(logger, "could not record the answer to %s %s", self.method, self.path, error=error)
 
 
 class _API(RoutedAPI[Any]):
@@ -161,7 +196,8 @@ class _API(RoutedAPI[Any]):
 
 
 class Proxy(RoutedMiddleware[_API]):
-    """Each operation of the document forwarded to the deployment; the pooled client closed at shutdown."""
+    """Each operation of the document forwarded to the deployment; at shutdown the client closed and the
+    recording written."""
 
     api_cls = _API
 
@@ -183,6 +219,8 @@ class Proxy(RoutedMiddleware[_API]):
         async def closing(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
                 await self.upstream.close()
+                if self.services.recording is not None:
+                    await asyncio.to_thread(self.services.recording.close)
             await send(message)
 
         await self.app(scope, receive, closing)

@@ -17,17 +17,18 @@ import logging
 import math
 import re
 import secrets
-import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from .clock import Clock, format_timestamp
+from .logs import log_failure
 from .recording_files import RecordingFiles
 from .schemas import compile_schema
 from .spec import load_spec
+from .upstream import credential_secrets
 
-__all__ = ["Recording"]
+__all__ = ["CLOSING_SECONDS", "Recording"]
 
 logger = logging.getLogger("mock_server.recording")
 
@@ -39,27 +40,21 @@ _LOOKS_SECRET = re.compile(
     r"(?<![A-Za-z0-9])(?:sk|rk|pk|cs)_(?:live|test)_|whsec_|eyJ[\w-]{8,}\.|^(?:bearer|basic)\s+[\w.~+/-]{12,}=*$", re.I
 )
 _LARGEST = 2**53  # beyond it a JSON number is not the same number in every client
-
-
-def _secrets(credential: Any) -> tuple[str, ...] | None:
-    """The strings of a ``("bearer", key)`` or ``("basic", (client_id, secret))`` credential."""
-    match credential:
-        case ("bearer", str(key)) if key:
-            return (key,)
-        case ("basic", (str(client_id), str(secret))) if client_id and secret:
-            return (client_id, secret)
-    return None
+_WRONG = "not of the type or format the document gives it"
+CLOSING_SECONDS = 30
 
 
 def _problem(value: Any, hidden: tuple[str, ...]) -> str | None:
-    """Why ``value`` may not be written to a fixture, or None."""
+    """Why ``value`` may not be written to a fixture, or None. Said without the value: a log line quotes it."""
+    if isinstance(value, (dict, list)):
+        return "not a single value, as the document gives every field"
     if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, int) and abs(value) > _LARGEST):
         return "not a number a fixture can hold"
-    if isinstance(value, str):
-        if not value.isprintable() or len(value) > 2048:
-            return "not printable text of at most 2048 characters"
-        if _LOOKS_SECRET.search(value) or any(secret in value for secret in hidden):
-            return "it holds or looks like a secret"
+    if isinstance(value, str) and (len(value) > 2048 or not value.isprintable()):
+        return "not printable text of at most 2048 characters"
+    text = value if isinstance(value, str) else str(value)  # a number can be the credential too
+    if _LOOKS_SECRET.search(text) or any(secret in text for secret in hidden):
+        return "it holds or looks like a secret"
     return None
 
 
@@ -74,7 +69,6 @@ class Recording:
         spec = load_spec()
         self.folder = folder
         self._clock = clock or Clock()
-        self._lock = threading.Lock()
         self._files = RecordingFiles(folder, spec)
         schema = spec.schema("BillingResponse")
         order = dict.fromkeys([*spec.schema("Organization")["properties"], *schema["properties"]])
@@ -91,25 +85,34 @@ class Recording:
     def observe(self, credential: Any, operation: Any, request_body: Any, status: Any, body: Any) -> None:
         """Record one answer of the upstream; what cannot be recorded is skipped, and logged.
 
-        Microseconds when nothing changes; a change is written and flushed to disk (milliseconds).
+        Microseconds: a change is written to disk by the writer thread (:meth:`flush` waits for it).
         Safe to call from several threads.
         """
         try:
-            with self._lock:
+            with self._files.lock:
                 self._observe(credential, operation, request_body, status, body)
-        except Exception:  # the proxied answer must never fail because its recording did
-            logger.exception("recording: %.80s not recorded", operation)
+        except Exception as error:  # the proxied answer must never fail because its recording did
+            log_failure(logger, "recording: %.80s not recorded", operation, error=error)
 
     def _observe(self, credential: Any, operation: Any, request_body: Any, status: Any, body: Any) -> None:
         fields = self._fields.get(operation) if isinstance(operation, str) else None
-        hidden = _secrets(credential)
+        hidden = credential_secrets(credential)
         if fields is None or hidden is None or type(status) is not int or not 200 <= status < 300:
             reason = "unknown operation" if fields is None else "unknown credential" if hidden is None else "not 2xx"
             logger.warning("recording: %.80s (status %.10r) not recorded: %s", operation, status, reason)
             return
         added = self._add_prices(request_body, hidden) if operation == "POST /billing" else False
         if self._merge(operation, fields, body, hidden) or added or self._files.unwritten:
-            self._files.write(format_timestamp(self._clock.now()))
+            self._files.changed(format_timestamp(self._clock.now()))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until what was observed so far is on disk; False if ``timeout`` s passed first."""
+        return self._files.flush(timeout)
+
+    def close(self) -> None:
+        """At shutdown: the last changes written, for up to :data:`CLOSING_SECONDS`."""
+        if not self.flush(CLOSING_SECONDS):
+            logger.error("recording: %s: the latest changes were not written within %d s", self.folder, CLOSING_SECONDS)
 
     def _merge(self, operation: str, fields: tuple[str, ...], body: Any, hidden: tuple[str, ...]) -> bool:
         """Fold the organization of an answer into its entry; True if the entry changed."""
@@ -122,8 +125,8 @@ class Recording:
         for name in fields:
             if name not in body:
                 organization.pop(name, None)
-            elif problem := _problem(body[name], hidden) or self._checks[name](body[name]):
-                logger.warning("recording: %s of %s kept as it was: %.200s", name, organization_id, problem)
+            elif problem := _problem(body[name], hidden) or (self._checks[name](body[name]) and _WRONG):
+                logger.warning("recording: %s of %s kept as it was: %s", name, organization_id, problem)
             else:
                 organization[name] = body[name]
         if missing := [name for name in self._required if name not in organization]:

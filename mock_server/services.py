@@ -28,6 +28,9 @@ class Recorder(Protocol):
         self, credential: tuple[str, str | tuple[str, str]], operation: str, request_body: Any, status: int, body: Any
     ) -> None: ...
 
+    def close(self) -> None:
+        """At shutdown: what was observed is written (a bounded wait)."""
+
 
 @dataclasses.dataclass
 class Services:

@@ -231,6 +231,7 @@ def _instant(name: str, raw: str) -> dt.datetime | None:
 
 
 _workers = _whole_number(64, "processes", least=1)
+_answer_bytes = _whole_number(unit="bytes", least=1024)  # room for any error body
 
 
 def _row(parse: Parser, help: str, *, shown: str | None = None, metavar: str = "VALUE") -> dict[str, Any]:
@@ -440,6 +441,23 @@ class Settings:
             _seconds,
             "with --proxy: seconds to connect to the deployment, and for its answer (502 provider_error after)",
             metavar="SECONDS",
+        ),
+    )
+    proxy_max_answer_bytes: int = field(
+        default=16 * 1024 * 1024,
+        metadata=_row(
+            _answer_bytes,
+            "with --proxy: largest answer body taken from the deployment, in bytes once decoded "
+            "(502 provider_error above)",
+            metavar="BYTES",
+        ),
+    )
+    proxy_max_judged_bytes: int = field(
+        default=256 * 1024,
+        metadata=_row(
+            _answer_bytes,
+            "with --proxy: largest answer body judged and recorded, in bytes; a larger one passes unjudged",
+            metavar="BYTES",
         ),
     )
     proxy_ca_file: Path | None = field(

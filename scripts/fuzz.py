@@ -7,12 +7,14 @@ timeouts, so half-sent requests resolve quickly) and samples its RSS. Raw-socket
 requests come from a seeded generator (see :mod:`hostile`): malformed and mutated
 HTTP, odd encodings, hostile JSON and headers, on the API and the ``/__mock__/``
 routes, sent over a few connections at a time. Then Schemathesis runs against
-``openapi.yaml`` and the ``/__mock__/`` document with ``not_a_server_error``, and
+``openapi.yaml`` and the ``/__mock__/`` document with ``not_a_server_error``,
 hostile fixture folders are started with ``mock-server --fixtures`` (see
-:mod:`hostile_fixtures`; ``--fixture-folders``). Prints requests sent, statuses,
-5xx answers, hangs and RSS samples, and the folders' summary; exits 1 on a 5xx, a
-hang, a dead server or a folder not refused in one line (or a valid one not
-served). No request asks for a 5xx on purpose.
+:mod:`hostile_fixtures`; ``--fixture-folders``), and ``--upstream`` requests go
+through a ``mock-server --proxy`` to a hostile deployment (see
+:mod:`hostile_upstream`). Prints requests sent, statuses, 5xx answers, hangs and
+RSS samples, and the folders' summary; exits 1 on a 5xx, a hang, a dead server, a
+folder not refused in one line (or a valid one not served), or a finding of the
+hostile deployment. No request asks for a 5xx on purpose.
 """
 
 from __future__ import annotations
@@ -33,17 +35,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hostile
 import hostile_fixtures
+import hostile_upstream
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVER_FLAGS = ["--header-timeout", "2", "--body-timeout", "2", "--max-connections", "200"]
 
 
-def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mock-server`` on a free port, its output in ``log`` (a pipe nobody reads would block it)."""
+MOCK = [str(BIN / "mock-server"), "--port", "0", *SERVER_FLAGS]
+
+
+def start_server(log: Path, command: list[str] = MOCK) -> tuple[subprocess.Popen[bytes], str]:
+    """``mock-server`` (or ``command``) on a free port, its output in ``log`` (a pipe nobody reads would block it)."""
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            [str(BIN / "mock-server"), "--port", "0", *SERVER_FLAGS], stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
+            command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -139,6 +145,9 @@ def main() -> int:
     parser.add_argument("--url", help="a running mock (default: start one)")
     parser.add_argument("--timeout", type=float, default=6.0, help="seconds before a silent request is a hang")
     parser.add_argument("--fixture-folders", type=int, default=40, help="hostile fixture folders to start (0: skip)")
+    parser.add_argument("--upstream", type=int, default=1000, help="requests to a hostile deployment (0: skip)")
+    parser.add_argument("--upstream-cap", type=int, default=16 * 1024 * 1024, help="the proxy's answer cap, bytes")
+    parser.add_argument("--proxy-command", help="the proxy in front of it, {upstream} its URL (default: the mock)")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "mock-server.log"
     process, base = (None, args.url.rstrip("/")) if args.url else start_server(log)
@@ -151,6 +160,10 @@ def main() -> int:
             errors += schemathesis(base, args.schemathesis, args.seed)
         folders, failures = hostile_fixtures.run(args.fixture_folders, args.seed) if args.fixture_folders else ([], [])
         errors += failures
+        if args.upstream:
+            errors += hostile_upstream.run(
+                args.upstream, args.seed, start_server, MOCK, proxy_command=args.proxy_command, cap=args.upstream_cap
+            )
     finally:
         if process is not None:
             process.terminate()
@@ -166,8 +179,8 @@ def main() -> int:
     if process is not None:
         print(f"server log: {log}")
     if errors:
-        print(f"reproduce: python scripts/fuzz.py --seed {args.seed} --requests {args.requests} "
-              f"--fixture-folders {args.fixture_folders}")  # fmt: skip
+        again = f"--seed {args.seed} --requests {args.requests} --fixture-folders {args.fixture_folders}"
+        print(f"reproduce: python scripts/fuzz.py {again} --upstream {args.upstream}")
     return 1 if errors else 0
 
 

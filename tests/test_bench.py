@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ import httpx
 import pytest
 import redis
 
-BENCH_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+from .modules import load_script
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench", BENCH_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench.py")
 
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:40001/billing

@@ -269,6 +269,7 @@ def test_an_unreachable_deployment_is_a_502_naming_it() -> None:
     assert answer.status_code == 502
     error = answer.json()["error"]
     assert (error["provider"], error["providerCode"]) == ("127.0.0.1", "connection_error")
+    assert error["message"] == f"The deployment at 127.0.0.1 refused the connection: nothing accepts it on port {port}."
     assert entry["status"] == 502
 
 
@@ -277,6 +278,9 @@ def test_a_tls_failure_is_a_502_naming_the_deployment() -> None:
         answer = client.get("/account/organization", headers=ALPHA)
     assert answer.status_code == 502
     assert (answer.json()["error"]["provider"], answer.json()["error"]["providerCode"]) == ("127.0.0.1", "tls_error")
+    assert answer.json()["error"]["message"] == (
+        "The deployment at 127.0.0.1 failed the TLS handshake (does it speak https on that port?)."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +305,7 @@ def test_an_https_deployment_is_proxied_when_its_certificate_is_trusted(certific
         with proxy_to(upstream, proxy_ca_file=certificate[0]) as client:
             trusted = client.get("/account/organization", headers=ALPHA)
     assert untrusted.status_code == 502 and untrusted.json()["error"]["providerCode"] == "tls_error"
+    assert "certificate this machine does not trust (self-signed certificate)" in untrusted.json()["error"]["message"]
     assert trusted.status_code == 200 and "x-contract-violation" not in trusted.headers
 
 
@@ -374,6 +379,9 @@ class FakeRecording:
 
     def observe(self, credential: Any, operation: str, request_body: Any, status: int, body: Any) -> None:
         self.seen.append((credential, operation, request_body, status, body))
+
+    def close(self) -> None:
+        pass
 
 
 def test_2xx_answers_are_given_to_the_recording() -> None:

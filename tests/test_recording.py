@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def record(folder: Path) -> Recording:
     recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, {**ACME, **extra})
     recording.observe(BASIC, "POST /billing", BILLING_BODY, 200, ACME_BILLING)
     recording.observe(("bearer", OTHER_KEY), "POST /billing", VALID_BODY, 200, GLOBEX)
+    recording.flush()  # the writer thread has written the folder
     return recording
 
 
@@ -134,6 +136,7 @@ def test_no_secret_reaches_the_folder_or_the_log(tmp_path: Path, caplog: pytest.
     echoed = {**ACME, "creator": f"owner of {REAL_KEY}", "name": f"Acme {REAL_KEY}", "updatedAt": "Bearer " + "x" * 20}
     recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, echoed)
     recording.observe(BASIC, "POST /billing", BILLING_BODY, 200, {**ACME_BILLING, "creator": REAL_SECRET})
+    recording.flush()
     assert entries(folder)["org_acme"]["organization"]["creator"] == ACME["creator"]
     pair = f"{REAL_CLIENT_ID}:{REAL_SECRET}".encode()
     derived = [base64.b64encode(pair).decode(), *(hashlib.sha256(s.encode()).hexdigest() for s in SECRETS)]
@@ -145,12 +148,57 @@ def test_no_secret_reaches_the_folder_or_the_log(tmp_path: Path, caplog: pytest.
             assert secret not in text
 
 
+def test_a_credential_echoed_in_a_field_of_another_type_is_neither_logged_nor_written(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    digits = "420042004200421"  # a key of digits, below 2**53: a number a fixture could hold
+    recording = Recording(folder, clock=Clock(start=START))
+    nested = {**ACME, "name": [REAL_KEY], "creator": {"owner": {"key": REAL_KEY}}, "costCap": [7, REAL_KEY]}
+    recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, nested)
+    numbers = {**ACME, "messagesCap": int(digits), "smsCap": float(digits), "callCap": [int(digits)]}
+    recording.observe(("bearer", digits), "GET /account/organization", None, 200, numbers)
+    recording.flush()
+    organization = entries(folder)["org_acme"]["organization"]
+    assert {key: organization[key] for key in ("name", "creator", "messagesCap", "smsCap", "callCap")} == {
+        key: ACME[key] for key in ("name", "creator", "messagesCap", "smsCap", "callCap")
+    }
+    assert "name of org_acme kept as it was" in caplog.text, "the log names the field, not its value"
+    for text in [caplog.text, *(path.read_text(encoding="utf-8") for path in folder.iterdir())]:
+        assert REAL_KEY not in text and digits not in text
+
+
+def test_an_answer_is_recorded_without_waiting_for_the_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy records on the event loop: a slow disk must hold up no request, and a burst of changes is
+    written in a few writes that end with the latest."""
+    writes: list[str] = []
+    replace = os.replace
+
+    def slow_replace(source: str, target: str) -> None:
+        writes.append(Path(target).name)
+        time.sleep(0.5)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", slow_replace)
+    recording = Recording(folder, clock=Clock(start=START))
+    waited = []
+    for number in range(20):
+        started = time.monotonic()
+        renamed = {**ACME, "name": f"Acme {number}"}
+        recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, renamed)
+        waited.append(time.monotonic() - started)
+    assert max(waited) < 0.2, f"an observation waited {max(waited):.2f} s for the disk"
+    assert recording.flush(30)
+    assert entries(folder)["org_acme"]["organization"]["name"] == "Acme 19"
+    assert writes.count("organizations.yaml") <= 3, "the changes made while a write was under way are written once"
+
+
 def test_demo_credentials_that_reached_the_upstream_are_replaced(folder: Path) -> None:
     """Proxying to a mock that serves this very folder makes its demo key a real credential."""
     demo_key = entries(folder)["org_acme"]["apiKey"]
-    Recording(folder, clock=Clock(start=START)).observe(
-        ("bearer", demo_key), "GET /account/organization", None, 200, ACME
-    )
+    recording = Recording(folder, clock=Clock(start=START))
+    recording.observe(("bearer", demo_key), "GET /account/organization", None, 200, ACME)
+    recording.flush()
     assert entries(folder)["org_acme"]["apiKey"].startswith("sk_test_rec_")
     assert all(demo_key not in path.read_text(encoding="utf-8") for path in folder.iterdir())
 
@@ -184,6 +232,7 @@ def test_recording_again_updates_the_entry_and_keeps_its_credentials(folder: Pat
     renamed = {**ACME, "name": "Acme Corporation", "messagesCap": 5000}
     recording.observe(BASIC, "GET /account/organization", None, 200, renamed)
     recording.observe(BASIC, "POST /billing", BILLING_BODY, 200, {**ACME_BILLING, "name": "Acme Corporation"})
+    recording.flush()
     after = entries(folder)
     assert set(after) == set(before)
     acme = after["org_acme"]
@@ -200,12 +249,15 @@ def test_a_field_the_latest_answer_lacks_is_dropped_where_its_schema_gives_it(fo
     recording = Recording(folder, clock=Clock(start=START))
     downgrade = {"pendingDowngradeAccountType": "free", "pendingDowngradeEffectiveDate": "2026-12-01"}
     recording.observe(BASIC, "POST /billing", VALID_BODY, 200, {**ACME_BILLING, **downgrade})
+    recording.flush()
     assert downgrade.items() <= entries(folder)["org_acme"]["organization"].items()
     without_sms = {key: value for key, value in ACME.items() if key != "smsCap"}
     recording.observe(BASIC, "GET /account/organization", None, 200, without_sms)
+    recording.flush()
     organization = entries(folder)["org_acme"]["organization"]
     assert "smsCap" not in organization and downgrade.items() <= organization.items()  # GET gives no pendingDowngrade*
     recording.observe(BASIC, "POST /billing", VALID_BODY, 200, ACME_BILLING)
+    recording.flush()
     assert not downgrade.keys() & entries(folder)["org_acme"]["organization"].keys()
 
 
@@ -213,6 +265,7 @@ def test_a_field_of_the_wrong_type_keeps_its_value_and_the_rest_is_recorded(fold
     recording = Recording(folder, clock=Clock(start=START))
     odd = {**ACME, "name": "Acme Two", "messagesCap": "lots", "anniversaryDate": "2026-02-30"}
     recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, odd)
+    recording.flush()
     organization = entries(folder)["org_acme"]["organization"]
     assert (organization["name"], organization["messagesCap"]) == ("Acme Two", 1000)
     assert organization["anniversaryDate"] == ACME["anniversaryDate"]
@@ -253,6 +306,7 @@ def test_odd_input_never_raises_nor_changes_what_is_there(
     before = snapshot(folder)
     observation = {**UNCHANGED, "body": ACME_BILLING, **odd}
     recording.observe(**observation)
+    recording.flush()
     assert snapshot(folder) == before
     assert any(
         record.name == "mock_server.recording" and record.levelno >= logging.WARNING for record in caplog.records
@@ -262,7 +316,9 @@ def test_odd_input_never_raises_nor_changes_what_is_there(
 
 def test_the_unchanged_observation_itself_changes_nothing(folder: Path, caplog: pytest.LogCaptureFixture) -> None:
     before = snapshot(folder)
-    Recording(folder, clock=Clock(start=START)).observe(**UNCHANGED, body=ACME_BILLING)
+    recording = Recording(folder, clock=Clock(start=START))
+    recording.observe(**UNCHANGED, body=ACME_BILLING)
+    recording.flush()
     assert snapshot(folder) == before and not caplog.records
 
 
@@ -279,8 +335,10 @@ def test_a_failed_write_leaves_the_old_files_whole_and_is_tried_again(
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", full_disk)
         recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, renamed)
+        recording.flush()
     assert snapshot(folder) == before  # no half file, no temporary file left behind
     recording.observe(("bearer", REAL_KEY), "GET /account/organization", None, 200, renamed)
+    recording.flush()
     assert entries(folder)["org_acme"]["organization"]["name"] == "Acme Renamed"
 
 
