@@ -5,7 +5,7 @@ in the pipeline (:mod:`mock_server.pipeline`). Per request it forwards the metho
 path, query, body and the caller's own ``Authorization``, ``Content-Type`` and
 ``Accept`` with one pooled ``aiohttp.ClientSession``; the deployment's status, headers
 (but hop-by-hop ones and its CORS headers: the mock answers CORS) and body come back
-unchanged, judged by the contract suite's checks (``contract_tests.verdict``). A
+unchanged, judged by the contract suite's oracle (``billing_contract.verdict``). A
 violation adds ``X-Contract-Violation: check, check`` and goes into the request
 state, hence the request log; with ``--proxy-strict`` it becomes a 502. A deployment
 that cannot be reached, fails TLS or does not answer in ``--proxy-timeout`` seconds

@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from contract_tests.checks import session_problem
-from contract_tests.verdict import Verdict, Violation, judge
+from billing_contract.checks import session_problem
+from billing_contract.verdict import Verdict, Violation
+from mock_server.spec import load_spec
 from tests.faulty_app import create_faulty_app
+
+judge = Verdict(load_spec().copy_raw()).judge
 
 ALPHA = {"Authorization": "Bearer sk_live_alpha"}
 URLS = {"successUrl": "https://app.alpha.test/done", "cancelUrl": "https://app.alpha.test/back"}
@@ -108,7 +111,7 @@ def test_a_json_request_answered_with_an_undocumented_status_is_judged() -> None
 
 
 def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
-    assert judge("GET", "/elsewhere", {}, None, 500, [], b"", verdict=Verdict()) == []
+    assert judge("GET", "/elsewhere", {}, None, 500, [], b"") == []
 
 
 @pytest.mark.parametrize(
