@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from schemathesis import Case, CheckContext, Response
 from schemathesis.core.failures import Failure
@@ -21,6 +22,7 @@ from .media import is_json, media_type
 
 __all__ = [
     "ANNIVERSARY_DATE",
+    "absolute_http_url",
     "PRICE_FIELDS",
     "Check",
     "anniversary_date_is_a_date",
@@ -134,6 +136,17 @@ def anniversary_date_is_a_date(ctx: CheckContext, response: Response, case: Case
     return None
 
 
+def absolute_http_url(value: Any) -> bool:
+    """An absolute http(s) URL, as a checkout page's address is."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def session_problem(request_body: Any, answer: Any) -> str | None:
     """The session rule on a 2xx answer to POST /billing: ``sessionId`` and ``url`` exactly when a price was given.
 
@@ -143,9 +156,9 @@ def session_problem(request_body: Any, answer: Any) -> str | None:
     data = answer if isinstance(answer, dict) else {}
     if given:
         session = data.get("sessionId")
-        if isinstance(session, str) and session and data.get("url"):
+        if isinstance(session, str) and session and absolute_http_url(data.get("url")):
             return None
-        return f"sessionId and url, since {' and '.join(given)} was given"
+        return f"sessionId and an absolute http(s) url, since {' and '.join(given)} was given"
     if "sessionId" in data or "url" in data:
         return "no sessionId or url without a price"
     return None

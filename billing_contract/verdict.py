@@ -166,8 +166,9 @@ class Verdict:
             return []
         operation, context, sent = found
         kind = request_headers.get("content-type")
-        if _unshaped(operation, kind, request_body is not None if body_sent is None else body_sent):
-            return []
+        body_sent = request_body is not None if body_sent is None else body_sent
+        if _unshaped(operation, kind, body_sent) or (status == 415 and not body_sent and not kind):
+            return []  # a shape the document does not give: a body it does not take, or (415) no body at all
         kind = kind if request_body is not None else None
         case = operation.Case(body=request_body, media_type=kind) if request_body is not None else operation.Case()
         headers: dict[str, list[str]] = {}
@@ -189,7 +190,8 @@ class Verdict:
 
 def _unshaped(operation: Any, kind: str | None, body_sent: bool) -> bool:
     """A request of a shape the document does not give (a body of a media type the operation does not take):
-    what its answer should be the document does not say, as Schemathesis skips its request-shape probes."""
+    what its answer should be the document does not say, as Schemathesis skips its request-shape probes.
+    Nor does it say whether a request without a body or a Content-Type gets 400 or 415 (RFC 9110 15.5.16)."""
     if not body_sent:
         return False
     return media_type(kind)[0] not in {body.media_type.lower() for body in operation.body}

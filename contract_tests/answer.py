@@ -81,8 +81,9 @@ class Answer:
 
     @property
     def json(self) -> Any:
+        """The body as JSON, read leniently (a byte order mark is the oracle's to judge), or None."""
         try:
-            return json.loads(self.text)
+            return json.loads(self.text.removeprefix("\ufeff"))
         except (ValueError, RecursionError):
             return None
 

@@ -18,7 +18,7 @@ from schemathesis.generation import derive_operation_seed
 from billing_contract.verdict import Verdict
 
 from . import document, output
-from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, resolve
+from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
 from .oracle import Oracle
 from .report import Recorder, Violation
 from .target import PreflightError, Target, load_app, preflight
@@ -52,6 +52,7 @@ RECORDER_KEY = pytest.StashKey[Recorder]()
 ORACLE_KEY = pytest.StashKey[Oracle]()
 ACCOUNTS_KEY = pytest.StashKey[dict[str, str]]()
 RAN_KEY = pytest.StashKey[list[str]]()
+PREFLIGHT_KEY = pytest.StashKey[str]()  # the preflight failed on answers that break the contract
 # Tests that need no luck run first, each answer of theirs judged: a fault they show is caught under any seed.
 ORDER = ("test_probes.py", "test_rules.py", "test_mock_only.py", "test_properties.py", "test_operations.py")
 WRITE_OPERATION = "POST /billing"
@@ -117,7 +118,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     if config.stash.get(APP_KEY, None) is not None:
         header = header.replace("the mock, in-process", "an app in-process")
     spec = config.stash[SETTINGS_KEY].spec
-    return f"{header}; document {spec or document.DEFAULT_SPEC.name}"
+    return f"{header}; document {redact_url(spec) if spec else document.DEFAULT_SPEC.name}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -138,7 +139,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[TARGET_KEY] = target
     recorder = config.stash[RECORDER_KEY] = Recorder()
     try:
-        active = document.active(document.Document(document.load(settings.spec), mock=target.is_mock))
+        active = document.active(
+            document.Document(document.load(settings.spec, timeout=settings.timeout), mock=target.is_mock)
+        )
     except document.DocumentError as exc:
         target.close()
         pytest.exit(f"contract-tests: {exc}", returncode=2)
@@ -150,6 +153,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         config.stash[ACCOUNTS_KEY] = preflight(target)
     except PreflightError as exc:
+        if recorder.findings:  # the answers it got already break the contract: that is the verdict, no test runs
+            config.stash[PREFLIGHT_KEY] = f"preflight failed: {exc}"
+            return
         target.close()
         pytest.exit(f"contract-tests: preflight failed: {exc}", returncode=2)
     finally:
@@ -161,6 +167,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = config.stash.get(TARGET_KEY, None)
     writes_off = pytest.mark.skip(reason="POST /billing is not sent to a non-loopback target without --allow-writes")
     not_mock = pytest.mark.skip(reason="assumes the mock's own codes or demo data; the target is not the mock")
+    if PREFLIGHT_KEY in config.stash:
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+        return
     items.sort(key=lambda item: ORDER.index(item.path.name) if item.path.name in ORDER else len(ORDER))
     for item in items:
         # Schemathesis seeds each operation's test with a random seed of its own unless told otherwise.
@@ -231,6 +241,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         total = session.testscollected
         listed = ", ".join(ran[:8]) + (", ..." if len(ran) > 8 else "")
         recorder.stopped = f"{target.session.budget.spent}; ran {len(ran)} of {total} tests ({listed or 'none'})"
+    if recorder.findings and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found by the oracle outside any test (the preflight)
     if recorder.throttling["gave_up"] or recorder.stopped:
         session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
     if settings.junit_xml:
@@ -251,6 +263,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     settings = config.stash.get(SETTINGS_KEY, None)
     if recorder is None or settings is None or not recorder.operations:
         return
+    if PREFLIGHT_KEY in config.stash:
+        terminalreporter.write_line(f"contract-tests: {config.stash[PREFLIGHT_KEY]}; nothing else was tested")
     if recorder.findings:
         terminalreporter.section("contract violations")
         replay = f"--seed {settings.seed} with the same options replays it"

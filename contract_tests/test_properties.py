@@ -15,10 +15,11 @@ account with its key; every answer goes through the oracle, and:
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+
+from billing_contract.checks import absolute_http_url
 
 from .answer import Answer
 from .checks import ANNIVERSARY_DATE, is_calendar_date
@@ -48,13 +49,6 @@ IDENTITY_FIELDS = ("organizationId", "organizationType", "creator", "name", "cre
 _hosts = st.sampled_from(["https://app.example.com", "http://localhost:3000", "https://billing.example.org:8443"])
 _paths = st.from_regex(r"/[a-z]{0,8}(/[a-z0-9]{1,8}){0,2}", fullmatch=True)
 urls = st.builds(lambda host, path: host + path, _hosts, _paths)
-
-
-def absolute_http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def credentials(target: Target) -> dict[str, tuple[str, str]]:

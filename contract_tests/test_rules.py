@@ -152,3 +152,42 @@ def test_post_without_a_price_changes_nothing(target: Target, recorder: Recorder
                 "post_agrees_with_get",
                 f"POST /billing to agree with GET /account/organization on {', '.join(differing)}",
             )
+
+
+def test_each_account_sees_its_own(target: Target, recorder: Recorder, expect: Expect) -> None:
+    """The other account's organization and Stripe customer, before and after the account's own calls."""
+    other = target.other
+    _require(
+        recorder, "tenant_isolation", None if other is not None else "no --other-api-key: a second account is needed"
+    )
+    assert other is not None
+    mine = target.request("GET", ORGANIZATION_PATH, auth=target.auth)
+    if not expect.success(mine, f"GET {ORGANIZATION_PATH}"):
+        return
+    own = mine.json.get("organizationId")
+    calls: list[tuple[str, str, Any]] = [("GET", ORGANIZATION_PATH, None)]
+    if target.settings.writes:
+        calls = [("GET", ORGANIZATION_PATH, None), ("POST", BILLING_PATH, URLS), ("GET", ORGANIZATION_PATH, None)]
+        target.request("POST", BILLING_PATH, auth=target.auth, body=URLS)
+    customers: set[Any] = set()
+    for method, path, body in calls:
+        answer = target.request(method, path, auth=other.header, body=body)
+        if not expect.success(answer, f"{method} {path} with the other account's key"):
+            continue
+        expect(
+            answer.json.get("organizationId") != own,
+            answer,
+            "tenant_isolation",
+            "the other account's own organization, not the account's (is --other-api-key another account?)",
+        )
+        if method == "POST":
+            customers.add(answer.json.get("stripeCustomerId"))
+    if target.settings.writes and customers:
+        posted = target.request("POST", BILLING_PATH, auth=target.auth, body=URLS)
+        if expect.success(posted, "POST /billing"):
+            expect(
+                posted.json.get("stripeCustomerId") not in customers,
+                posted,
+                "tenant_isolation",
+                "the account's own Stripe customer, not the other account's",
+            )

@@ -118,8 +118,8 @@ def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
     ("body", "answer", "problem"),
     [
         (URLS, {"sessionId": "cs_1", "url": "https://pay"}, "no sessionId or url without a price"),
-        ({**URLS, "budgetPriceId": "p"}, {}, "sessionId and url, since budgetPriceId was given"),
-        ({**URLS, "budgetPriceId": "p"}, {"sessionId": "", "url": "https://pay"}, "sessionId and url"),
+        ({**URLS, "budgetPriceId": "p"}, {}, "sessionId and an absolute http(s) url, since budgetPriceId was given"),
+        ({**URLS, "budgetPriceId": "p"}, {"sessionId": "", "url": "https://pay"}, "sessionId and an absolute"),
         (URLS, {"stripeCustomerId": "cus_1"}, None),
         ({**URLS, "messagePriceId": "p"}, {"sessionId": "cs_1", "url": "https://pay"}, None),
     ],
