@@ -210,8 +210,8 @@ def pytest_runtest_makereport(
             item.session.shouldstop = f"the target throttled the run: {session.throttle.gave_up}"
         elif session.budget.spent:
             item.session.shouldstop = session.budget.spent
-        elif session.broken is not None:
-            item.session.shouldstop = "a request got no complete answer"
+        elif session.broken is not None:  # a verdict (exit 1): the run stops as -x stops it
+            item.session.shouldfail = "a request got no complete answer"
     return report
 
 
