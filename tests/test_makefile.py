@@ -34,6 +34,7 @@ def test_make_alone_lists_every_target_with_a_description() -> None:
 
 def test_make_check_runs_lint_and_typecheck_only() -> None:
     commands = _make("-n", "check")
-    for command in ("ruff check mock_server contract_tests tests", "ruff format --check", "mypy mock_server"):
+    lint = "ruff check mock_server contract_tests billing_contract tests"
+    for command in (lint, "ruff format --check", "mypy mock_server"):
         assert command in commands
     assert "pytest" not in commands
