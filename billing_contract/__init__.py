@@ -13,6 +13,8 @@ from __future__ import annotations
 
 __all__ = ["EXTRA_MODULES", "INSTALL_EXTRA"]
 
-EXTRA_MODULES = frozenset({"pytest", "_pytest", "schemathesis", "hypothesis", "openapi_core", "requests", "xdist"})
+EXTRA_MODULES = frozenset(
+    {"pytest", "_pytest", "schemathesis", "hypothesis", "openapi_core", "requests", "httpx", "xdist"}
+)
 """Top-level modules of the ``contract`` extra's packages that the suite and the oracle import."""
 INSTALL_EXTRA = "pip install 'org-billing-mock[contract]'"

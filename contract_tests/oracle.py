@@ -23,10 +23,11 @@ from typing import Any
 import requests
 
 from billing_contract.media import is_json, media_type
-from billing_contract.verdict import Verdict
+from billing_contract.verdict import Verdict, Violation
 
 from .answer import Answer
-from .report import Finding, Recorder, Violation, request_digest
+from .report import Finding, Recorder, request_digest
+from .report import Violation as Failed
 from .target import PreflightError, Target
 from .transport import IncompleteAnswer
 
@@ -47,6 +48,9 @@ EXPECTATIONS = {
     "anniversary_date_is_a_date": "anniversaryDate a calendar date (YYYY-MM-DD)",
     "session_exactly_with_a_price": "sessionId and url exactly when a price is given",
     "tracking_id_unique": "a trackingId no earlier answer used",
+    "same_organization": "one organization for one account's credentials, all run long",
+    "same_stripe_customer": "one Stripe customer for one account, all run long (get or create)",
+    "tenant_isolation": "each account's own organization and Stripe customer",
 }
 
 
@@ -74,6 +78,12 @@ class Oracle:
         self.preflight = False
         self._allowed: set[str] = set()
         self._paths = {path: f"{method} {path}" for method, path in verdict.operations}
+        # The account each credential names, and what the run has seen of it: one organization, one Stripe
+        # customer (get or create), never another account's.
+        self._accounts = {form.header: "account" for form in target.forms}
+        if target.other is not None:
+            self._accounts[target.other.header] = "other account"
+        self._seen: dict[tuple[str, str], Any] = {}
 
     def operation(self, method: str, path: str) -> str:
         """The operation an exchange belongs to; a method the path does not document counts under the path's own."""
@@ -114,6 +124,9 @@ class Oracle:
         failed = {violation.check for violation in violations}
         self.recorder.ran(operation, *(check for check in judged if check not in failed))  # failed() counts the rest
         violations = [violation for violation in violations if violation.check not in self._allowed]
+        account = self._accounts.get(headers.get("authorization", ""))
+        if account is not None and 200 <= response.status_code < 300:
+            violations += self._across_the_run(account, operation, response)
         if not violations:
             return
         answer = self._answer(request, response)
@@ -121,6 +134,31 @@ class Oracle:
             finding = Finding(operation, violation.check, violation.message, answer.describe(expectation(*violation)))
             self.recorder.failed(finding)
             self.pending.append(finding)
+
+    def _across_the_run(self, account: str, operation: str, response: requests.Response) -> list[Violation]:
+        """What one account's answers must share across the whole run, whichever test sent them and with which
+        credential form: its organization, and once it has one its Stripe customer; never another account's."""
+        data = _parsed(response.content, "application/json")
+        if not isinstance(data, dict):
+            return []
+        found = []
+        fields = [("organizationId", "same_organization")]
+        if operation == "POST /billing":
+            fields.append(("stripeCustomerId", "same_stripe_customer"))
+        for field, check in fields:
+            value = data.get(field)
+            if not isinstance(value, str) or not value:
+                continue
+            first = self._seen.setdefault((account, field), value)
+            if value != first:
+                found.append(Violation(check, f"the {field} the {account} had earlier in the run, {first[:60]!r}"))
+                continue
+            others = [seen for (who, name), seen in self._seen.items() if name == field and who != account]
+            if value in others:
+                found.append(Violation("tenant_isolation", f"the {account}'s own {field}, not the other account's"))
+                continue
+            self.recorder.ran(operation, check)
+        return found
 
     @contextlib.contextmanager
     def allowing(self, check: str) -> Iterator[None]:
@@ -144,7 +182,7 @@ class Oracle:
         )
         finding = Finding(operation, COMPLETE_ANSWER, exc.why, self._answer(request).describe(expected, exc.why))
         self.recorder.failed(finding)
-        return Violation([finding])
+        return Failed([finding])
 
     def take(self) -> list[Finding]:
         """The findings since the last call (the test that just ran), one per operation and check."""
