@@ -106,6 +106,7 @@ class Target:
             self.other = Credential("the other account's bearer", bearer(key), "Bearer $CONTRACT_OTHER_API_KEY")
         self.other_auth = self.other.header if self.other else None
         self._known = {credential.header: credential for credential in self.known()}
+        self._secrets = self._derived_secrets()
         self._turn = 0
 
     def known(self) -> list[Credential]:
@@ -157,6 +158,9 @@ class Target:
 
     def secrets(self) -> tuple[str, ...]:
         """What a printed answer must never show: the run's secrets and everything derived from them."""
+        return self._secrets
+
+    def _derived_secrets(self) -> tuple[str, ...]:
         values = [self.settings.api_key, self.settings.other_api_key]
         if self.settings.basic:
             values += [self.settings.basic[1], basic(self.settings.basic)[6:]]

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import multiprocessing
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,14 +29,20 @@ from tests.test_contract_faults import TARGET_OPTIONS
 SLOW = ("rate_limited", "overloaded")  # a second of waiting each; tests/test_contract_faults.py runs them
 
 
-def _run(job: tuple[str, str, int, str]) -> tuple[str, str, int, int, float]:
+def _run(job: tuple[str, str, int, str]) -> tuple[str, str, int, int, float, str]:
     kind, name, seed, profile = job
     app = create_faulty_app(name, variant=None) if kind == "fault" else create_faulty_app(variant=name or None)
-    options = [*TARGET_OPTIONS, "--profile", profile, "--seed", str(seed), "--", "-q", "-p", "no:unraisableexception"]
-    started = time.monotonic()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        status = main(options, app=app)
-    return kind, name, seed, status, time.monotonic() - started
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.json"
+        options = [*TARGET_OPTIONS, "--profile", profile, "--seed", str(seed), "--report", str(report)]
+        options += ["--", "-q", "-p", "no:unraisableexception"]
+        started = time.monotonic()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            status = main(options, app=app)
+        took = time.monotonic() - started
+        failures = json.loads(report.read_text())["failures"] if report.exists() else []
+    checks = ", ".join(sorted({failure["check"] for failure in failures}))
+    return kind, name, seed, status, took, checks
 
 
 def main_() -> int:
@@ -42,11 +50,14 @@ def main_() -> int:
     parser.add_argument("--seeds", default="20261122,7,4242")
     parser.add_argument("--profile", default="quick", choices=("quick", "ci", "deep"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", default="", help="comma-separated faults or habits to run (default: all)")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     habits = ["", *(variant for variant in VARIANTS if variant not in SLOW)]
     jobs = [("fault", fault, seed, args.profile) for seed in seeds for fault in (*FAULTS, *CONDITIONAL_FAULTS)]
     jobs += [("habit", habit, seed, args.profile) for seed in seeds for habit in habits]
+    if args.only:
+        jobs = [job for job in jobs if job[1] in args.only.split(",")]
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         results = pool.map(_run, jobs, chunksize=1)
@@ -61,11 +72,13 @@ def main_() -> int:
             f"correct deployments passed {len(passed)} of {len(passing)} (the plain one and {len(passing) - 1} habits)"
         )
         bad += [
-            f"  seed {seed}: fault {name} exit {status}" for _, name, _, status, _ in faults if status != VIOLATIONS
+            f"  seed {seed}: fault {name} exit {status} ({checks or 'no failure'})"
+            for _, name, _, status, _, checks in faults
+            if status != VIOLATIONS
         ]
         bad += [
-            f"  seed {seed}: habit {name or '(none)'} exit {status}"
-            for _, name, _, status, _ in passing
+            f"  seed {seed}: habit {name or '(none)'} exit {status} ({checks or 'no failure'})"
+            for _, name, _, status, _, checks in passing
             if status != OK
         ]
     slowest = max(results, key=lambda result: result[4])

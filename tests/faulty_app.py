@@ -58,6 +58,7 @@ CONDITIONAL_FAULTS = (
     "error_code_missing_for_bad_json",  # the 400 for a body that is not JSON has no error.code
     "error_as_text_for_wrong_types",  # the 400 for a field of the wrong type is text/plain
     "reused_tracking_id",  # every 400 carries the same trackingId
+    "tier_error_as_text",  # the 400 for a price of the other tier is text/plain, without the error body
     "client_id_only",  # basic credentials: the secret is not checked
     "key_prefix_match",  # a bearer key matches when one is the start of the other
     "scheme_ignored",  # the token after any scheme is looked up as a key
@@ -318,6 +319,8 @@ def create_faulty_app(fault: str | None = None, *, variant: str | None = None, t
                 wrong_tier_allowed = fault == "other_tier_accepted" or (
                     fault == "other_tier_accepted_for_basic" and scheme == "basic"
                 )
+                if known is not None and known != tier and fault == "tier_error_as_text":
+                    return Response(f"{field} is not a {tier} price.", 400, media_type="text/plain")
                 if known is None or (known != tier and not wrong_tier_allowed):
                     return error(request, 400, "bad_price", f"{field} is not a {tier} price.")
                 prices[field] = body[field]

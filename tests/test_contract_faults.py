@@ -2,8 +2,8 @@
 three seeds.
 
 ``tests/faulty_app.py`` is the deployment: each fault alone (FAULTS show on every request of their kind,
-CONDITIONAL_FAULTS only in one state, for one credential kind or account, or after one operation), each habit
-of real deployments that keeps the contract alone, and all the habits together. A fault run stops at its
+CONDITIONAL_FAULTS only in one state, for one credential kind or account, or after one operation), and all the
+habits of real deployments that keep the contract together. A fault run stops at its
 first failing test (``-x``): the deterministic probes and rules run first, so most stop within a second.
 """
 
@@ -33,7 +33,7 @@ TARGET_OPTIONS = [
     "--budget-price-id",
     "plan_sms_100",
     "--timeout",
-    "2",
+    "5",  # in-process answers take milliseconds; a loaded machine must not make one look lost
 ]
 SCHEMA = "response_schema_conformance"
 REFUSED = "credentials_refused_with_401"
@@ -67,6 +67,7 @@ CAUGHT_BY = {
     "error_code_missing_for_bad_json": {"error_body_documented", SCHEMA},
     "error_as_text_for_wrong_types": {"content_type_conformance", "error_body_documented", SCHEMA},
     "reused_tracking_id": {"tracking_id_unique"},
+    "tier_error_as_text": {"content_type_conformance", "error_body_documented", SCHEMA},
     "client_id_only": {REFUSED},
     "key_prefix_match": {REFUSED},
     "scheme_ignored": {REFUSED},
@@ -88,8 +89,10 @@ CAUGHT_BY = {
 }
 ALL_FAULTS = (*FAULTS, *CONDITIONAL_FAULTS)
 SLOW_HABITS = ("rate_limited", "overloaded")
-HABITS = tuple(variant for variant in VARIANTS if variant not in SLOW_HABITS)
-ALL_HABITS = "+".join(variant for variant in HABITS if variant not in ("bare_401", "gateway_401")) + "+gateway_401"
+# One deployment with every habit at once (a gateway's 401 body stands for both kinds of 401) runs under each
+# seed; a habit it leaves out runs alone. scripts/fault_catalog.py runs each habit alone under each seed.
+ALL_HABITS = "+".join(variant for variant in VARIANTS if variant not in (*SLOW_HABITS, "bare_401"))
+HABITS_ALONE = ("bare_401",)
 
 
 def run_suite(
@@ -120,6 +123,7 @@ def test_a_correct_deployment_with_other_data_passes(seed: int, tmp_path: Path) 
 def test_a_deployment_with_every_habit_at_once_passes(seed: int, tmp_path: Path) -> None:
     status, report = run_suite(None, tmp_path, ALL_HABITS, seed=seed)
     assert status == OK, report["failures"]
+    assert report["throttling"]["answers"] == 0
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -132,7 +136,7 @@ def test_the_suite_catches(fault: str, seed: int, tmp_path: Path) -> None:
     assert all(failure["details"] for failure in report["failures"])
 
 
-@pytest.mark.parametrize("variant", HABITS)
+@pytest.mark.parametrize("variant", HABITS_ALONE)
 def test_a_habit_of_real_deployments_passes(variant: str, tmp_path: Path) -> None:
     status, report = run_suite(None, tmp_path, variant)
     assert status == OK, report["failures"]

@@ -127,3 +127,51 @@ def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
 def test_the_session_rule(body: dict[str, Any], answer: dict[str, Any], problem: str | None) -> None:
     found = session_problem(body, answer)
     assert found == problem if problem is None else found is not None and found.startswith(problem)
+
+
+ORGANIZATION = {
+    "organizationId": "acct_alpha",
+    "organizationType": "paid",
+    "creator": "ops@alpha.test",
+    "name": "Alpha Works",
+    "messagesCap": 20000,
+    "costCap": 75.5,
+    "anniversaryDate": "2027-01-31",
+    "allowOverage": False,
+    "createdAt": "2023-01-31T00:00:00Z",
+    "updatedAt": "2026-10-01T00:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({**ORGANIZATION, "costCap": float("nan")}).encode(),  # Python's reader takes NaN
+        json.dumps({**ORGANIZATION, "messagesCap": float("inf")}).encode(),
+        b"\xef\xbb\xbf" + json.dumps(ORGANIZATION).encode(),  # a byte order mark
+        json.dumps({**ORGANIZATION, "name": "B\u00eata"}, ensure_ascii=False).encode("latin-1"),  # not UTF-8
+    ],
+)
+def test_json_that_rfc_8259_refuses_is_a_violation(body: bytes) -> None:
+    found = judge("GET", "/account/organization", {}, None, 200, [("content-type", "application/json")], body)
+    assert "strict_json" in {violation.check for violation in found}, found
+
+
+def test_utf8_beyond_ascii_with_a_charset_is_strict_json() -> None:
+    body = json.dumps({**ORGANIZATION, "name": "Bêta ✓"}, ensure_ascii=False).encode()
+    answer = [("content-type", "application/json; charset=utf-8")]
+    assert judge("GET", "/account/organization", {}, None, 200, answer, body) == []
+
+
+def test_a_null_subscription_status_is_no_violation() -> None:
+    body = json.dumps({**ORGANIZATION, "stripeCustomerId": "cust_1", "subscriptionStatus": None}).encode()
+    found = judge(
+        "POST",
+        "/billing",
+        {"content-type": "application/json"},
+        URLS,
+        200,
+        [("content-type", "application/json")],
+        body,
+    )
+    assert found == []
