@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from contract_tests.cli import ERROR, OK, VIOLATIONS, main
+from contract_tests.document import MAX_DOCUMENT_BYTES
 from contract_tests.options import UsageError, resolve
 from contract_tests.transport import Exchanger, IncompleteAnswer
 from tests.faulty_app import ORGANIZATIONS, create_faulty_app
@@ -157,36 +158,30 @@ def test_an_answer_that_never_completes_is_a_failure_block(
 
 
 @pytest.mark.socket
+@pytest.mark.parametrize("where", ["the preflight", "--spec URL"])
 @pytest.mark.parametrize("mode", ["drip", "endless", "silent"])
-def test_a_preflight_without_a_complete_answer_stops_with_exit_2(
-    mode: str, misbehaving: Any, capsys: pytest.CaptureFixture[str]
+def test_no_complete_answer_to_the_preflight_or_the_spec_stops_with_exit_2(
+    where: str, mode: str, misbehaving: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = misbehaving(mode, honest=0)
-    argv = ["--base-url", server.url, "--api-key", "k", "--timeout", str(TIMEOUT), "--max-answer-bytes", "65536"]
-    status, took = _run(argv)
-    out = capsys.readouterr().out
-    assert status == ERROR
-    assert took < BOUND
-    assert "preflight failed: GET /account/organization: " in out
-    assert ("over 65536 bytes" if mode == "endless" else f"no complete answer within {TIMEOUT:g} s") in out
-
-
-@pytest.mark.socket
-@pytest.mark.parametrize("mode", ["drip", "endless", "silent"])
-def test_a_spec_url_without_a_complete_answer_stops_with_exit_2(
-    mode: str, misbehaving: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    server = misbehaving(mode, honest=0)
+    bounds = ["--timeout", str(TIMEOUT), "--max-answer-bytes", "65536"]
     spec = f"{server.url}/openapi.yaml?token=s3cr3t-t0ken"
-    argv = [*TARGET_OPTIONS, "--spec", spec, "--timeout", str(TIMEOUT), "--max-answer-bytes", "65536"]
     started = time.monotonic()
-    status = main(argv, app=create_faulty_app())
+    if where == "the preflight":
+        status = main(["--base-url", server.url, "--api-key", "k", *bounds])
+    else:
+        status = main([*TARGET_OPTIONS, "--spec", spec, *bounds], app=create_faulty_app())
     took = time.monotonic() - started
     out = capsys.readouterr().out
     assert status == ERROR
     assert took < BOUND
-    assert f"cannot fetch --spec {server.url}/openapi.yaml?...: " in out
-    assert "s3cr3t" not in out
+    cap = 65536 if where == "the preflight" else MAX_DOCUMENT_BYTES  # a document may be larger than any answer
+    why = f"an answer over {cap} bytes" if mode == "endless" else f"no complete answer within {TIMEOUT:g} s"
+    if where == "the preflight":
+        assert f"preflight failed: GET /account/organization: {why}" in out
+    else:
+        assert f"cannot fetch --spec {server.url}/openapi.yaml?...: {why}" in out
+        assert "s3cr3t" not in out
 
 
 def test_the_exchange_bounds_memory_on_a_gzip_bomb() -> None:

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from billing_contract.checks import session_problem
 from billing_contract.verdict import Verdict, Violation
 from mock_server.spec import load_spec
-from tests.faulty_app import create_faulty_app
+from tests.faulty_app import ORGANIZATIONS, create_faulty_app
 
 judge = Verdict(load_spec().copy_raw()).judge
 
@@ -129,18 +129,7 @@ def test_the_session_rule(body: dict[str, Any], answer: dict[str, Any], problem:
     assert found == problem if problem is None else found is not None and found.startswith(problem)
 
 
-ORGANIZATION = {
-    "organizationId": "acct_alpha",
-    "organizationType": "paid",
-    "creator": "ops@alpha.test",
-    "name": "Alpha Works",
-    "messagesCap": 20000,
-    "costCap": 75.5,
-    "anniversaryDate": "2027-01-31",
-    "allowOverage": False,
-    "createdAt": "2023-01-31T00:00:00Z",
-    "updatedAt": "2026-10-01T00:00:00Z",
-}
+ORGANIZATION = ORGANIZATIONS["acct_alpha"]
 
 
 @pytest.mark.parametrize(
