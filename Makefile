@@ -3,8 +3,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 ARGS ?=
+# What is installed in .venv, one stamp per level, each level including the one before:
+# the package alone (what serving needs), with the contract extra (contract-tests, and
+# --proxy, which judges answers with the suite's checks), with the dev extra (tests, linters,
+# the browser driver). `make serve` installs the first, `make test` upgrades the same .venv.
+RUNTIME := $(VENV)/.installed-runtime
+CONTRACT := $(VENV)/.installed-contract
+STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help serve test lint typecheck check contract contract-time clean
@@ -14,17 +20,30 @@ help: ## list the targets (the default)
 	@echo "make <target> [ARGS=...]"
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-serve: $(STAMP) ## run the mock on http://127.0.0.1:8080 (flags in ARGS, e.g. ARGS="--port 9000")
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(CONTRACT): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[contract]'
+	touch $@ $(RUNTIME)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(CONTRACT) $(RUNTIME)
+
+# --proxy (in ARGS or MOCK_SERVER_PROXY) needs the contract extra; serving alone, the package.
+SERVE_NEEDS := $(if $(or $(findstring --proxy,$(ARGS)),$(MOCK_SERVER_PROXY)),$(CONTRACT),$(RUNTIME))
+
+serve: $(SERVE_NEEDS) ## run the mock on http://127.0.0.1:8080 (flags in ARGS, e.g. ARGS="--port 9000")
 	$(BIN)/mock-server $(ARGS)
 
 # The contract suite alone, against the mock in-process or any target: make contract ARGS="--base-url ..."
-contract: $(STAMP) ## the contract suite alone, in-process or against ARGS="--base-url ..."
+contract: $(CONTRACT) ## the contract suite alone, in-process or against ARGS="--base-url ..."
 	$(BIN)/contract-tests $(ARGS)
 
 # Wall time of the contract suite's ci profile against the in-process mock (budget 60 s).

@@ -11,10 +11,13 @@ without it. ``tests/test_layers.py`` keeps the direction.
 
 from __future__ import annotations
 
-__all__ = ["EXTRA_MODULES", "INSTALL_EXTRA"]
+__all__ = ["EXTRA_MODULES", "INSTALL_EXTRA", "__version__"]
 
 EXTRA_MODULES = frozenset(
     {"pytest", "_pytest", "schemathesis", "hypothesis", "openapi_core", "requests", "httpx", "xdist"}
 )
 """Top-level modules of the ``contract`` extra's packages that the suite and the oracle import."""
 INSTALL_EXTRA = "pip install 'org-billing-mock[contract]'"
+
+__version__ = "0.1.0"
+"""The version of org-billing-mock (pyproject.toml's), which both commands say with --version."""

@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from billing_contract import __version__
+from billing_contract.commands import CommandParser
+
 from .options import OPTIONS, UsageError, resolve
 from .plugin import APP_KEY, RECORDER_KEY
 
@@ -26,7 +29,26 @@ _CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Unreachable", 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # The placeholder of each option's value in --help, by option name.
+    metavars = {
+        "base-url": "URL",
+        "api-key": "KEY",
+        "basic": "CLIENT:SECRET",
+        "other-api-key": "KEY",
+        "message-price-id": "PRICE",
+        "budget-price-id": "PRICE",
+        "spec": "PATH|URL",
+        "seed": "N",
+        "max-rps": "N",
+        "timeout": "SECONDS",
+        "max-answer-bytes": "BYTES",
+        "max-time": "SECONDS",
+        "app": "MODULE:NAME",
+        "workers": "N",
+        "junit-xml": "PATH",
+        "report": "PATH",
+    }
+    parser = CommandParser(
         prog="contract-tests",
         description="Check that a deployment of the organization & billing API honours openapi.yaml. "
         "Without --base-url the mock is tested in-process. Every option can also be set as the "
@@ -38,9 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         if option.kind == "flag":
             parser.add_argument(f"--{option.name}", action="store_true", dest=option.dest, help=option.help)
         else:
-            metavar = "|".join(option.choices) if option.choices else option.name.split("-")[-1].upper()
+            metavar = "|".join(option.choices) if option.choices else metavars.get(option.name, "VALUE")
             help_text = f"{option.help} [{option.env}]"
             parser.add_argument(f"--{option.name}", dest=option.dest, metavar=metavar, help=help_text)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 # that its httpx backend is deprecated. It concerns tests, not the server.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
 
+from billing_contract import __version__  # noqa: E402
+
 from .settings import ConfigError, Settings  # noqa: E402
 
 if TYPE_CHECKING:
     from .app import create_app
 
-__all__ = ["ConfigError", "Settings", "create_app"]
-__version__ = "0.1.0"
+__all__ = ["ConfigError", "Settings", "__version__", "create_app"]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from . import browser
-from .asgi import send_error
+from .asgi import DASHBOARD, send_error
 from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed, NotFound, ValidationFailed
 from .numbers import parse_int
 from .origins import SAFE_METHODS, cross_site
@@ -52,7 +52,7 @@ async def reset(request: Request, services: Services) -> Response:
     """Back to the fixtures; the answer is made first, so the reset is the last thing that happens."""
     answer: Response = JSONResponse({"status": "reset", "organizations": len(services.store)})
     if browser.is_form(request):  # the dashboard's button
-        answer = RedirectResponse(browser.DASHBOARD, status_code=303)
+        answer = RedirectResponse(DASHBOARD, status_code=303)
     services.reset()
     return answer
 

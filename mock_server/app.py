@@ -84,7 +84,7 @@ def create_app(
         prices = load_prices(settings.fixtures)
         tenants = load_tenants(settings.fixtures, spec)
         tenants += generate_tenants(settings.generate, settings.seed)
-        store = OrganizationStore(tenants, prices, clock, open_state(settings.state))
+        store = OrganizationStore(tenants, prices, clock, open_state(settings.state, settings.named("state")))
     if stripe is None:
         failures = {tenant.organization_id: tenant.stripe_failure for tenant in store if tenant.stripe_failure}
         stripe = FakeStripe(store.prices, failures)

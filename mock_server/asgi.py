@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import iso_timestamp
@@ -23,10 +24,21 @@ from .origins import HostAllowlist
 from .services import Services
 from .state import RequestState, attach, request_state
 
-__all__ = ["Cors", "MockServer", "dispatch", "header", "header_text", "read_body", "replay", "send_error"]
+__all__ = [
+    "Cors",
+    "MockServer",
+    "accepts_html",
+    "dispatch",
+    "header",
+    "header_text",
+    "read_body",
+    "replay",
+    "send_error",
+]
 
 logger = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__mock__"
+DASHBOARD = ADMIN_PREFIX + "/"
 CLIENT_GONE = 499
 """The request log's status for a request whose client left before it was answered (as nginx logs it)."""
 
@@ -72,13 +84,23 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
+def accepts_html(scope: Scope) -> bool:
+    """A browser asks for text/html; API clients and curl get JSON."""
+    return "text/html" in (header_text(scope, b"accept") or "")
+
+
 def dispatch(api: ASGIApp, admin: ASGIApp) -> ASGIApp:
-    """``/__mock__/...`` to the admin app, everything else (lifespan too) to the API."""
+    """``/__mock__/...`` to the admin app, everything else (lifespan too) to the API.
+
+    A browser opening ``/`` is sent to the dashboard; an API client gets the API's 404 there.
+    """
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             await admin(scope, receive, send)
+        elif path == "/" and scope["method"] in ("GET", "HEAD") and accepts_html(scope):
+            await RedirectResponse(DASHBOARD, status_code=302)(scope, receive, send)
         else:
             await api(scope, receive, send)
 

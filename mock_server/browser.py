@@ -8,16 +8,18 @@ controls (reset, sticky scenarios) follow the access rule of the other
 
 from __future__ import annotations
 
+import datetime as dt
 import http
 import itertools
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from . import checkout
-from .clock import format_timestamp
-from .errors import ValidationFailed
+from .asgi import DASHBOARD
+from .errors import UnavailableInProxyMode, ValidationFailed
 from .numbers import parse_int
 from .pages import STYLESHEET, browser_errors, money, read_fields, render
 from .services import Services
@@ -34,7 +36,6 @@ __all__ = [
     "stylesheet",
 ]
 
-DASHBOARD = "/__mock__/"
 SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50
@@ -49,6 +50,12 @@ _UNLISTED = {
 }
 _UNLISTED_PREFIXES = ("/ui/", "/apple-touch-icon", "/.well-known/")
 """The dashboard itself and what browsers and the Swagger UI page ask for by themselves."""
+
+
+def _origin(url: str) -> str:
+    """The scheme and host of ``url``, for a message: not its path or query, which may carry a secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"[:200]
 
 
 def is_form(request: Request) -> bool:
@@ -86,6 +93,7 @@ async def checkout_page(request: Request, services: Services) -> Response:
         total=total,
         interval=prices[0].interval,
         success_url=checkout.success_url(session),
+        now=store.clock.now(),
     )
 
 
@@ -129,7 +137,32 @@ def sticky_statuses(services: Services) -> list[int]:
 
 @browser_errors(back_url=DASHBOARD)
 async def dashboard(request: Request, services: Services) -> Response:
+    """The organizations, sessions and requests; with ``--proxy``, where it forwards and the requests judged."""
     store = services.store
+    entries = [
+        entry
+        for entry in reversed(services.request_log)
+        if entry["path"] not in _UNLISTED and not entry["path"].startswith(_UNLISTED_PREFIXES)
+    ]
+    seen: dict[str, Any] = {
+        "now": store.clock.now(),  # what the mock's timestamps are read against
+        "clock_moved": store.clock.offset > dt.timedelta(),
+        "wall_now": dt.datetime.now(dt.UTC),  # the request log's times are the wall clock's
+        "requests": entries[:SHOWN_REQUESTS],
+        "request_count": len(entries),
+    }
+    settings = services.settings
+    if settings.proxy:
+        forwarded = [entry for entry in entries if entry.get("violations") is not None]
+        return render(
+            "dashboard.html",
+            proxy=settings.proxy,
+            proxy_strict=settings.proxy_strict,
+            record=settings.record,
+            forwarded=len(forwarded),
+            broken=sum(1 for entry in forwarded if entry["violations"]),
+            **seen,
+        )
     sticky = store.sticky
     rows = [
         {
@@ -139,22 +172,17 @@ async def dashboard(request: Request, services: Services) -> Response:
         }
         for tenant in itertools.islice(store, SHOWN_ORGANIZATIONS)
     ]
-    entries = [
-        entry
-        for entry in reversed(services.request_log)
-        if entry["path"] not in _UNLISTED and not entry["path"].startswith(_UNLISTED_PREFIXES)
-    ]
+    sessions = store.state.recent_sessions(SHOWN_SESSIONS + 1)
+    session_count = len(sessions) if len(sessions) <= SHOWN_SESSIONS else len(store.sessions)  # all, only when more
     return render(
         "dashboard.html",
-        now=format_timestamp(store.clock.now()),
         organization_count=len(store),
         organizations=rows,
         more_organizations=max(0, len(store) - SHOWN_ORGANIZATIONS),
-        sessions=[checkout.as_of_now(store, session) for session in store.state.recent_sessions(SHOWN_SESSIONS)],
-        requests=entries[:SHOWN_REQUESTS],
-        proxy=services.settings.proxy,
-        proxy_strict=services.settings.proxy_strict,
+        sessions=[checkout.as_of_now(store, session) for session in sessions[:SHOWN_SESSIONS]],
+        session_count=session_count,
         sticky_statuses=[(status, http.HTTPStatus(status).phrase) for status in sticky_statuses(services)],
+        **seen,
     )
 
 
@@ -174,6 +202,12 @@ def _sticky_status(raw: Any, allowed: list[int]) -> int | None:
 @browser_errors(back_url=DASHBOARD)
 async def set_sticky(request: Request, services: Services) -> Response:
     """Make an organization's next calls answer ``status`` (until set ``off`` or reset)."""
+    proxy = services.settings.proxy
+    if proxy:
+        raise UnavailableInProxyMode(
+            f"Sticky scenarios do not apply with --proxy: every call is forwarded to {_origin(proxy)}, "
+            "whose answers the mock passes on unchanged."
+        )
     fields = await read_fields(request)
     organization_id = fields.get("organizationId")
     store = services.store

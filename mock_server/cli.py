@@ -5,33 +5,55 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, workers
+from billing_contract.commands import CommandParser
+
+from . import __version__, docs, workers
 from .settings import SETTINGS, ConfigError, Settings
 
 if TYPE_CHECKING:
     from .asgi import MockServer
+    from .fixtures import Tenant
 
 __all__ = ["main", "parse_args"]
 
 
+class _Docs(argparse.Action):
+    """``--docs PAGE`` prints a page the package carries; ``--docs`` alone lists them."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+        if not values:
+            sys.stdout.write(f"Pages: {', '.join(docs.pages())} (mock-server --docs PAGE prints one; in {docs.DOCS})\n")
+            parser.exit()
+        text = docs.read(str(values))
+        if text is None:
+            parser.error(f"--docs: no page {str(values)[:40]!r}; the pages are {', '.join(docs.pages())}")
+        sys.stdout.write(text)
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="mock-server",
         description="A stateful mock of the organization & billing API. "
         "A flag wins over its environment variable, which wins over the default.",
     )
     for setting in SETTINGS:
-        switch = {"nargs": "?", "const": "true"} if setting.default is False else {}
-        parser.add_argument(
-            setting.flag,
-            dest=setting.name,
-            metavar=setting.name.upper(),
-            **switch,  # type: ignore[arg-type]
-            help=f"{setting.help} (default: {setting.shown_default}; env {setting.env})".replace("%", "%%"),
-        )
+        shown = f"{setting.help} (default: {setting.shown_default}; env {setting.env})".replace("%", "%%")
+        if setting.is_switch:  # --proxy-strict, or --no-proxy-strict over a variable that says true
+            parser.add_argument(setting.flag, dest=setting.name, action=argparse.BooleanOptionalAction, help=shown)
+        else:
+            parser.add_argument(setting.flag, dest=setting.name, metavar=setting.metavar, help=shown)
+    parser.add_argument(
+        "--docs",
+        nargs="?",
+        const="",
+        metavar="PAGE",
+        action=_Docs,
+        help="print a page of the docs (alone: list the pages)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -44,6 +66,8 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
         overrides: dict[str, Any] = {}
         for setting in SETTINGS:
             raw = getattr(namespace, setting.name)
+            if isinstance(raw, bool):  # a switch
+                raw = str(raw).lower()
             if raw is not None:
                 overrides[setting.name] = setting.parse(raw, setting.flag)
         return Settings.from_env(environ, **overrides)
@@ -52,7 +76,12 @@ def parse_args(argv: Sequence[str] | None = None, environ: dict[str, str] | None
     raise AssertionError("unreachable")
 
 
-def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> str:
+def _banner(settings: Settings, port: int, tenants: Iterable[Tenant]) -> str:
+    """What the server prints when it listens: its addresses, and the keys of ``tenants`` (the store's)."""
+    tenants = list(tenants)
+    demo_keys = [(tenant.api_key, tenant.description) for tenant in tenants if tenant.label != "generated"]
+    if settings.generate:
+        demo_keys.append((f"sk_test_gen_1..{settings.generate}", f"generated with seed {settings.seed}"))
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"http://{host}:{port}"
     lines = [
@@ -73,10 +102,11 @@ def _banner(settings: Settings, port: int, demo_keys: list[tuple[str, str]]) -> 
         ]
     else:
         lines += [
-            "  Demo bearer keys:",
+            "  Demo bearer keys:" if demo_keys else "  No organizations in the fixtures: every call answers 401",
             *(f"    {key:<28} {label}" for key, label in demo_keys),
-            f"  Try: curl -H 'Authorization: Bearer sk_test_paid_org' {base}/account/organization",
         ]
+        if tenants:  # a key the mock accepts: the first organization's
+            lines.append(f"  Try: curl -H 'Authorization: Bearer {tenants[0].api_key}' {base}/account/organization")
     lines.append("  Ctrl-C stops the server.")
     if settings.host.strip("[]") in ("0.0.0.0", "::") and not settings.allowed_hosts:  # noqa: S104
         lines.insert(1, "  Served by IP address; for a host name, add it with --allowed-hosts NAME[,NAME...]")
@@ -147,15 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock-server: error: cannot listen on {where}: {error.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    demo_keys = [(tenant.api_key, tenant.description) for tenant in app.services.store if tenant.label != "generated"]
-    if settings.generate:
-        demo_keys.append((f"sk_test_gen_1..{settings.generate}", f"generated with seed {settings.seed}"))
+    banner = _banner(settings, port, app.services.store)
     # The app, the spec and the store live as long as the process: out of the collector's way,
     # a full collection no longer walks them (a pause of tens of ms with --generate).
     gc.collect()
     gc.freeze()
     if settings.workers == 1:
-        print(_banner(settings, port, demo_keys), flush=True)
+        print(banner, flush=True)
         _serve(app, settings, sock)
     else:
 
@@ -167,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         app.services.store.state.close()  # each worker opens its own connection to the state
         sockets = workers.listeners(sock, settings.workers)
-        print(_banner(settings, port, demo_keys) + f"\n  {settings.workers} worker processes.", flush=True)
+        print(banner + f"\n  {settings.workers} worker processes.", flush=True)
         if workers.run_workers(sockets, work) != 0:
             print("mock-server: error: a worker stopped; the others were stopped too", file=sys.stderr)
             return 1

@@ -41,6 +41,7 @@ __all__ = [
     "PriceNotFound",
     "PriceWrongTier",
     "ProviderError",
+    "UnavailableInProxyMode",
     "UnsupportedMediaType",
     "UsageLimitExceeded",
     "ValidationFailed",
@@ -118,7 +119,7 @@ class PriceNotFound(ApiError):
     status_code = 400
     code = "price_not_found"
     default_message = "No price with that id."
-    fix = "Use a price id from the price catalog (docs/guide.md, Prices)."
+    fix = "Use a price id from the price catalog (mock-server --docs guide, section Prices)."
 
 
 class PriceWrongTier(ApiError):
@@ -180,6 +181,13 @@ class CrossSiteRefused(ApiError):
     code = "cross_site_refused"
     default_message = "This /__mock__/ route changes state and refuses requests sent from another site."
     fix = "Use the mock's own pages, or send the request without Origin and Sec-Fetch-Site (curl, scripts, test code)."
+
+
+class UnavailableInProxyMode(ApiError):
+    status_code = 409
+    code = "unavailable_in_proxy_mode"
+    default_message = "This /__mock__/ route acts on the mock's own answers, and with --proxy the deployment answers."
+    fix = "Start the mock without --proxy to use it; with --proxy, the deployment's own data decides its answers."
 
 
 class NotFound(ApiError):

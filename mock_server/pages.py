@@ -6,6 +6,7 @@ served by the mock itself (no CDN, no web fonts). Jinja escapes every value.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import http
 from collections.abc import Awaitable, Callable
@@ -16,17 +17,19 @@ from urllib.parse import parse_qs
 
 import jinja2
 import orjson
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from billing_contract.media import media_type
 
+from .asgi import accepts_html
 from .errors import ApiError, UnsupportedMediaType, ValidationFailed
 from .fixtures import Price
 from .services import Services
 from .state import request_state
 
-__all__ = ["STYLESHEET", "browser_errors", "error_page", "money", "read_fields", "render", "wants_html"]
+__all__ = ["STYLESHEET", "browser_errors", "error_page", "money", "read_fields", "relative", "render", "wants_html"]
 
 TEMPLATES = Path(str(resources.files("mock_server") / "templates"))
 STYLESHEET = (TEMPLATES / "style.css").read_bytes()
@@ -47,9 +50,44 @@ def _price(price: Price) -> str:
     return f"{money(price.amount, price.currency)} / {price.interval}"
 
 
-def _clock(timestamp: str) -> str:
-    """The time of day of an ISO 8601 timestamp (``2026-11-29T01:02:03.456Z`` -> ``01:02:03``)."""
-    return timestamp[11:19]
+_UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
+"""Units of a relative time, the largest first."""
+_WORDS = frozenset({"year", "month", "day"})
+"""The units that are words, with a plural."""
+
+
+def relative(seconds: float) -> str:
+    """How long ago (or, negative, how far ahead) ``seconds`` is, rounded, in the largest unit that fits once."""
+    if abs(seconds) < 10:
+        return "just now"
+    size, unit = next((size, unit) for size, unit in _UNITS if abs(seconds) >= size)
+    count = round(abs(seconds) / size)
+    amount = f"{count} {unit}" + ("s" if count > 1 and unit in _WORDS else "")
+    return f"{amount} ago" if seconds > 0 else f"in {amount}"
+
+
+def _moment(moment: dt.datetime) -> str:
+    """``2026-11-29 01:02:03 UTC``: a moment to read, without milliseconds."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _ago(timestamp: Any, now: dt.datetime) -> Markup:
+    """An ISO 8601 timestamp as a relative time against ``now`` (the mock's clock, or the wall clock for the
+    request log), the timestamp itself on hover; a stored value that is no timestamp is shown as it is."""
+    text = str(timestamp)[:40]
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return Markup("<span>{}</span>").format(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    said = relative((now - moment).total_seconds())
+    return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(text, said)
+
+
+def _path(path: Any) -> Markup:
+    """A request path that may wrap after each ``/``, never inside a segment."""
+    return Markup("/<wbr>").join(str(path)[:2048].split("/"))
 
 
 def _plan_state(organization: dict[str, Any]) -> str:
@@ -73,7 +111,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.filters.update(number=_number, money=_price, clock=_clock, plan_state=_plan_state)
+_ENV.filters.update(number=_number, money=_price, ago=_ago, moment=_moment, path=_path, plan_state=_plan_state)
 
 
 def render(template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
@@ -83,7 +121,7 @@ def render(template: str, http_status: int = 200, **context: Any) -> HTMLRespons
 
 def wants_html(request: Request) -> bool:
     """A browser asks for text/html; API clients and curl get the JSON error body."""
-    return "text/html" in request.headers.get("accept", "")
+    return accepts_html(request.scope)
 
 
 _TITLES = {404: "Not found", 409: "Already paid", 410: "Expired"}

@@ -42,6 +42,11 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+def _flag(name: str) -> str:
+    """The flag of the field ``name``: ``cors_origin`` is ``--cors-origin``."""
+    return "--" + name.replace("_", "-")
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -51,15 +56,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _whole_number(most: int | None = None) -> Parser:
-    """ASCII digits only (``str.isdigit`` also takes ``²`` and ``٣``), at most a dozen of them."""
+def _whole_number(most: int = 10**_MOST_DIGITS - 1, unit: str = "", least: int = 0) -> Parser:
+    """ASCII digits only (``str.isdigit`` also takes ``²`` and ``٣``), from ``least`` to ``most``
+    (at most a dozen digits); the error says what is accepted, in ``unit``."""
 
     def parse(name: str, raw: str) -> int:
-        value = parse_int(raw, maximum=10**_MOST_DIGITS - 1)
+        value = parse_int(raw, minimum=least, maximum=most)
         if value is None:
-            raise ConfigError(f"{name} must be a whole number of at most {_MOST_DIGITS} digits, got {raw[:40]!r}")
-        if most is not None and value > most:
-            raise ConfigError(f"{name} must be from 0 to {most}, got {value}")
+            of = f" of {unit}" if unit else ""
+            raise ConfigError(f"{name} must be a whole number{of} from {least} to {most}, got {raw[:40]!r}")
         return value
 
     return parse
@@ -131,7 +136,8 @@ def _state(name: str, raw: str) -> str:
         return raw
     if not raw.startswith("sqlite:///") or raw == "sqlite:///":
         raise ConfigError(
-            f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see docs/state.md), got {raw[:80]!r}"
+            f"{name} must be memory, sqlite:///PATH or redis://HOST:PORT/DB (see mock-server --docs state), "
+            f"got {raw[:80]!r}"
         )
     path = Path(raw[len("sqlite:///") :])
     folder = path.parent
@@ -153,11 +159,7 @@ def _switch(name: str, raw: str) -> bool:
 _SWITCH = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
-def _seconds(name: str, raw: str) -> int:
-    seconds: int = _whole_number(3600)(name, raw)
-    if seconds < 1:
-        raise ConfigError(f"{name} must be from 1 to 3600 seconds, got {seconds}")
-    return seconds
+_seconds = _whole_number(3600, "seconds", least=1)
 
 
 def _optional_path(name: str, raw: str) -> Path | None:
@@ -175,46 +177,69 @@ def _ca_file(name: str, raw: str) -> Path | None:
     return Path(raw)
 
 
-def _workers(name: str, raw: str) -> int:
-    workers: int = _whole_number()(name, raw)
-    if not 1 <= workers <= 64:
-        raise ConfigError(f"{name} must be from 1 to 64, got {workers}")
-    return workers
+_workers = _whole_number(64, "processes", least=1)
 
 
-def _row(parse: Parser, help: str, *, shown: str | None = None) -> dict[str, Any]:
-    """A field's metadata: its parser, its help text, and its default as ``--help`` says it."""
-    return {"parse": parse, "help": help, "shown": shown}
+def _row(parse: Parser, help: str, *, shown: str | None = None, metavar: str = "VALUE") -> dict[str, Any]:
+    """A field's metadata: its parser, its help text, its default as ``--help`` says it, and the
+    placeholder of its value in ``--help`` (a switch has none)."""
+    return {"parse": parse, "help": help, "shown": shown, "metavar": metavar}
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    host: str = field(default="127.0.0.1", metadata=_row(_text, "address to listen on"))
-    port: int = field(default=8080, metadata=_row(_whole_number(65535), "TCP port; 0 picks a free one"))
+    host: str = field(default="127.0.0.1", metadata=_row(_text, "address to listen on", metavar="ADDRESS"))
+    port: int = field(
+        default=8080,
+        metadata=_row(_whole_number(65535), "TCP port; 0 picks a free one (the banner prints it)", metavar="N"),
+    )
     fixtures: Path = field(
         default=DEFAULT_FIXTURES,
-        metadata=_row(_path, "folder with organizations.yaml and prices.yaml", shown="the shipped fixtures"),
+        metadata=_row(
+            _path, "folder with organizations.yaml and prices.yaml", shown="the shipped fixtures", metavar="DIR"
+        ),
     )
-    seed: int = field(default=1, metadata=_row(_whole_number(), "seed for --generate"))
+    seed: int = field(default=1, metadata=_row(_whole_number(), "seed for --generate", metavar="N"))
     generate: int = field(
-        default=0, metadata=_row(_whole_number(), "add N Faker-made organizations, keys sk_test_gen_1..N")
+        default=0,
+        metadata=_row(
+            _whole_number(unit="organizations"), "add N Faker-made organizations, keys sk_test_gen_1..N", metavar="N"
+        ),
     )
-    latency: int = field(default=0, metadata=_row(_whole_number(), "milliseconds added to every API answer"))
+    latency: int = field(
+        default=0,
+        metadata=_row(_whole_number(unit="milliseconds"), "milliseconds added to every API answer", metavar="MS"),
+    )
     cors_origin: tuple[str, ...] = field(
         default=(),
         metadata=_row(
-            _origins, "extra CORS origins, comma-separated, or * (localhost is always allowed)", shown="none"
+            _origins,
+            "extra CORS origins, comma-separated, or * (localhost is always allowed)",
+            shown="none",
+            metavar="ORIGINS",
         ),
     )
     log_format: str = field(
-        default="text", metadata=_row(_log_format, f"request log lines: {' or '.join(LOG_FORMATS)}")
+        default="text",
+        metadata=_row(
+            _log_format,
+            "request log lines, one per request (method, path, status, duration, trackingId, organization; "
+            f"never credentials): {' or '.join(LOG_FORMATS)}",
+            metavar="|".join(LOG_FORMATS),
+        ),
     )
     admin_token: str | None = field(
         default=None,
-        metadata=_row(_optional_text, "token for the /__mock__/ routes when not listening on loopback", shown="none"),
+        metadata=_row(
+            _optional_text,
+            "token (header X-Admin-Token) for the /__mock__/ routes when not listening on loopback",
+            shown="none",
+            metavar="TOKEN",
+        ),
     )
     checkout_base_url: str | None = field(
-        default=None, metadata=_row(_base_url, "base URL of checkout session urls", shown="the request's own")
+        default=None,
+        metadata=_row(_base_url, "base URL of checkout session urls", shown="the request's own", metavar="URL"),
     )
     allowed_hosts: tuple[str, ...] = field(
         default=(),
@@ -222,54 +247,103 @@ class Settings:
             _hosts,
             "extra Host names served, comma-separated, or * (localhost, 127.0.0.1, [::1] and --host always are)",
             shown="none",
+            metavar="HOSTS",
         ),
     )
     max_body_bytes: int = field(
-        default=64 * 1024, metadata=_row(_whole_number(), "largest request body accepted, in bytes")
+        default=64 * 1024,
+        metadata=_row(
+            _whole_number(unit="bytes"),
+            "largest request body accepted, in bytes (400 body_too_large above)",
+            metavar="BYTES",
+        ),
     )
     max_header_bytes: int = field(
-        default=16 * 1024, metadata=_row(_whole_number(), "largest request line plus headers, in bytes (431 above)")
+        default=16 * 1024,
+        metadata=_row(
+            _whole_number(unit="bytes"),
+            "largest request line plus headers, in bytes (431 headers_too_large above)",
+            metavar="BYTES",
+        ),
     )
-    max_headers: int = field(default=100, metadata=_row(_whole_number(), "most headers in one request (431 above)"))
+    max_headers: int = field(
+        default=100,
+        metadata=_row(
+            _whole_number(unit="headers"), "most headers in one request (431 headers_too_large above)", metavar="N"
+        ),
+    )
     header_timeout: int = field(
-        default=10, metadata=_row(_whole_number(3600), "seconds for a request's line and headers to arrive (408)")
+        default=10,
+        metadata=_row(
+            _whole_number(3600, "seconds"),
+            "seconds for a request's line and headers to arrive (408 request_timeout)",
+            metavar="SECONDS",
+        ),
     )
     body_timeout: int = field(
-        default=30, metadata=_row(_whole_number(3600), "seconds for a request's body to arrive after its head (408)")
+        default=30,
+        metadata=_row(
+            _whole_number(3600, "seconds"),
+            "seconds for a request's body to arrive after its head (408 request_timeout)",
+            metavar="SECONDS",
+        ),
     )
     idle_timeout: int = field(
-        default=5, metadata=_row(_whole_number(3600), "seconds an idle keep-alive connection stays open")
+        default=5,
+        metadata=_row(
+            _whole_number(3600, "seconds"), "seconds an idle keep-alive connection stays open", metavar="SECONDS"
+        ),
     )
     max_connections: int = field(
-        default=1000, metadata=_row(_whole_number(), "most open connections; the next one gets 503 and is closed")
+        default=1000,
+        metadata=_row(
+            _whole_number(unit="connections"),
+            "most open connections; the next one gets 503 server_busy and is closed",
+            metavar="N",
+        ),
     )
     state: str = field(
         default="memory",
         metadata=_row(
             _state,
             "where state is kept: memory, sqlite:///PATH (a file, kept across restarts), "
-            "or redis://HOST:PORT/DB[?namespace=NAME] (shared by processes)",
+            "or redis://HOST:PORT/DB[?namespace=NAME] (shared by processes; see mock-server --docs state)",
+            metavar="BACKEND",
         ),
     )
 
     workers: int = field(
         default=1,
-        metadata=_row(_workers, "processes serving the one port; more than 1 needs a shared --state (sqlite or redis)"),
+        metadata=_row(
+            _workers,
+            "processes serving the one port; more than 1 needs a shared --state (sqlite or redis)",
+            metavar="N",
+        ),
     )
 
     proxy: str | None = field(
         default=None,
         metadata=_row(
             _upstream_url,
-            "forward the API's operations to the deployment at this URL and judge its answers (docs/proxy.md)",
+            "forward the API's operations to the deployment at this URL and judge its answers "
+            "(see mock-server --docs proxy)",
             shown="none",
+            metavar="URL",
         ),
     )
     proxy_strict: bool = field(
-        default=False, metadata=_row(_switch, "with --proxy: an answer that breaks the contract becomes 502")
+        default=False,
+        metadata=_row(
+            _switch, "with --proxy: an answer that breaks the contract becomes 502 contract_violation", shown="off"
+        ),
     )
     proxy_timeout: int = field(
-        default=10, metadata=_row(_seconds, "with --proxy: seconds to connect to the deployment, and for its answer")
+        default=10,
+        metadata=_row(
+            _seconds,
+            "with --proxy: seconds to connect to the deployment, and for its answer (502 provider_error after)",
+            metavar="SECONDS",
+        ),
     )
     proxy_ca_file: Path | None = field(
         default=None,
@@ -277,32 +351,48 @@ class Settings:
             _ca_file,
             "with --proxy: PEM certificates to trust for the deployment, besides the system's (an internal CA)",
             shown="none",
+            metavar="FILE",
         ),
     )
     record: Path | None = field(
         default=None,
-        metadata=_row(_optional_path, "with --proxy: write the answers seen as fixtures in this folder", shown="none"),
+        metadata=_row(
+            _optional_path,
+            "with --proxy: write the 2xx answers seen as fixtures in this folder (see mock-server --docs recording)",
+            shown="none",
+            metavar="DIR",
+        ),
     )
+    sources: dataclasses.InitVar[Mapping[str, str] | None] = None
+    """Where each value came from, by field name: its flag or its variable (:meth:`from_env` fills it)."""
 
-    def __post_init__(self) -> None:
-        needs_proxy = (
-            ("--proxy-strict", self.proxy_strict),
-            ("--proxy-ca-file", self.proxy_ca_file),
-            ("--record", self.record),
-        )
-        for name, value in needs_proxy:
-            if value and self.proxy is None:
-                raise ConfigError(f"{name} needs --proxy URL (MOCK_SERVER_PROXY): it acts on a deployment's answers")
+    def __post_init__(self, sources: Mapping[str, str] | None) -> None:
+        object.__setattr__(self, "_sources", dict(sources or {}))
+        for name in ("proxy_strict", "proxy_ca_file", "record"):
+            if getattr(self, name) and self.proxy is None:
+                raise ConfigError(
+                    f"{self.named(name)} needs --proxy URL (or MOCK_SERVER_PROXY): it acts on a deployment's answers"
+                )
         if self.record is not None and self.workers > 1:
             raise ConfigError(
-                f"--record with --workers {self.workers}: one process writes a recording; "
+                f"{self.named('record')} with {self.given('workers')}: one process writes a recording; "
                 "record with one worker, then serve the folder with as many as you like"
             )
         if self.workers > 1 and self.state == "memory":
             raise ConfigError(
-                f"--workers {self.workers} (MOCK_SERVER_WORKERS) needs a shared --state, sqlite:///PATH or "
+                f"{self.given('workers')} needs a shared --state, sqlite:///PATH or "
                 "redis://HOST:PORT/DB: with memory each worker would be a world of its own"
             )
+
+    def named(self, name: str) -> str:
+        """The flag or the variable the value of the field ``name`` came from (the flag for a default)."""
+        sources: dict[str, str] = self.__dict__["_sources"]
+        return sources.get(name) or _flag(name)
+
+    def given(self, name: str) -> str:
+        """The field ``name`` as it was given: ``--workers 2`` or ``MOCK_SERVER_WORKERS=2``."""
+        source = self.named(name)
+        return f"{source} {getattr(self, name)}" if source.startswith("--") else f"{source}={getattr(self, name)}"
 
     @property
     def admin_open(self) -> bool:
@@ -314,11 +404,16 @@ class Settings:
         """``MOCK_SERVER_*`` over the defaults; ``overrides`` (parsed flags, None for unset) over both."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         for setting in SETTINGS:
             if setting.env in env:
                 values[setting.name] = setting.parse(env[setting.env], setting.env)
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        return cls(**values)
+                sources[setting.name] = setting.env
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = value
+                sources[name] = _flag(name)
+        return cls(**values, sources=sources)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,10 +425,17 @@ class Setting:
     parser: Parser
     help: str
     shown_default: str
+    metavar: str
+    """The placeholder of the value in ``--help``: ``N``, ``URL``, ``SECONDS``... (a switch has none)."""
+
+    @property
+    def is_switch(self) -> bool:
+        """Off by default, on with the flag alone (``--proxy-strict``) or a true/false variable."""
+        return self.default is False
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return _flag(self.name)
 
     @property
     def env(self) -> str:
@@ -351,6 +453,7 @@ SETTINGS: tuple[Setting, ...] = tuple(
         row.metadata["parse"],
         row.metadata["help"],
         row.metadata["shown"] or str(row.default),
+        row.metadata["metavar"],
     )
     for row in dataclasses.fields(Settings)
 )

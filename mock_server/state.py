@@ -28,8 +28,9 @@ class RequestState:
     """The status the answer started with (500 until one is sent)."""
     body: Any = None
     """The request body, parsed and validated (None: the operation takes none)."""
-    violations: list[dict[str, str]] = dataclasses.field(default_factory=list)
-    """``--proxy``: the contract checks the deployment's answer broke, as ``{"check", "message"}``."""
+    violations: list[dict[str, str]] | None = None
+    """``--proxy``: the contract checks the deployment's answer broke, as ``{"check", "message"}``; empty when it
+    kept the contract, None when the mock answered the request itself (nothing was forwarded and judged)."""
 
 
 def attach(scope: Scope, state: RequestState) -> RequestState:

@@ -38,3 +38,34 @@ def test_make_check_runs_lint_and_typecheck_only() -> None:
     for command in (lint, "ruff format --check", "mypy mock_server"):
         assert command in commands
     assert "pytest" not in commands
+
+
+def _plan(venv: Path, *argv: str) -> str:
+    """What ``make`` would run for ``argv`` with ``.venv`` at ``venv`` (``make -n``: nothing runs)."""
+    return _make("-n", f"VENV={venv}", *argv)
+
+
+def _installs(plan: str) -> list[str]:
+    return re.findall(r"pip install --quiet -e (\S+)", plan)
+
+
+def test_serve_installs_only_the_package_and_test_upgrades_the_same_venv(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    fresh = _plan(venv, "serve")
+    assert f"-m venv {venv}" in fresh, "a fresh clone's make serve creates .venv"
+    assert _installs(fresh) == ["."], "serving needs the package without extras (no playwright, mypy, ruff...)"
+    assert _installs(_plan(venv, "serve", "ARGS=--proxy https://staging.example.com")) == ["'.[contract]'"]
+
+    (venv / "bin").mkdir(parents=True)  # as make serve leaves it
+    (venv / "bin" / "python").touch()
+    (venv / ".installed-runtime").touch()
+    assert _installs(_plan(venv, "serve")) == [], "served once, nothing more to install"
+    after_serve = _plan(venv, "test")
+    assert "-m venv" not in after_serve, "make test upgrades the .venv make serve made"
+    assert _installs(after_serve) == ["'.[dev]'"]
+    assert f"{venv}/bin/python -m pytest" in after_serve
+
+    (venv / ".installed").touch()  # as make test leaves it (it touches every stamp)
+    (venv / ".installed-contract").touch()
+    for target in ("serve", "test", "contract"):
+        assert _installs(_plan(venv, target)) == [], target

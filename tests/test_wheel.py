@@ -122,6 +122,8 @@ def _packaged(root: str) -> dict[str, Path]:
         files[f"{root}mock_server/data/fixtures/{path.name}"] = path
     for path in (ROOT / "mock_server" / "templates").iterdir():
         files[f"{root}mock_server/templates/{path.name}"] = path
+    for path in (ROOT / "docs").glob("*.md"):
+        files[f"{root}mock_server/data/docs/{path.name}"] = path
     return files
 
 
@@ -146,6 +148,7 @@ def test_the_sdist_carries_the_top_level_files_and_the_packaged_copies(dist: tup
     root = "org_billing_mock-0.1.0/"
     files = {**_packaged(root), f"{root}openapi.yaml": ROOT / "openapi.yaml", f"{root}LICENSE": ROOT / "LICENSE"}
     files |= {f"{root}fixtures/{path.name}": path for path in (ROOT / "fixtures").glob("*.yaml")}
+    files |= {f"{root}docs/{path.name}": path for path in (ROOT / "docs").glob("*.md")}
     with tarfile.open(dist[0]) as sdist:
         for name, source in files.items():
             member = sdist.getmember(name)
@@ -162,14 +165,25 @@ def test_installed_the_package_reads_its_files_from_site_packages(bare: Path, el
         from mock_server.pages import TEMPLATES
         from mock_server.settings import DEFAULT_FIXTURES
         from mock_server.spec import SPEC_PATH
+        from mock_server.docs import DOCS
         site = Path(sysconfig.get_paths()["purelib"]).resolve()
-        for path in (SPEC_PATH, DEFAULT_FIXTURES, TEMPLATES):
+        for path in (SPEC_PATH, DEFAULT_FIXTURES, TEMPLATES, DOCS):
             assert path.resolve().is_relative_to(site / "mock_server"), path
             assert path.exists(), path
         print("ok")
         """
     )
     assert _run(bare / "python", "-c", code, cwd=elsewhere).strip() == "ok"
+
+
+def test_installed_the_pages_messages_name_are_printed(bare: Path, elsewhere: Path) -> None:
+    """``--state`` and ``--proxy`` errors say ``see mock-server --docs state``: that works installed."""
+    printed = _run(bare / "mock-server", "--docs", "state", cwd=elsewhere)
+    assert printed == (ROOT / "docs" / "state.md").read_text()
+    refused = subprocess.run(
+        [bare / "mock-server", "--state", "postgres://db"], cwd=elsewhere, env=CLEAN, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "see mock-server --docs state" in refused.stderr
 
 
 def test_mock_server_runs_from_any_directory_without_the_extra(server: str) -> None:
