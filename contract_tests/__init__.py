@@ -10,11 +10,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-__all__ = ["EXTRA_MODULES", "main"]
+from billing_contract import EXTRA_MODULES, INSTALL_EXTRA
 
-EXTRA_MODULES = frozenset({"pytest", "_pytest", "schemathesis", "hypothesis", "openapi_core", "requests", "xdist"})
-"""Top-level modules of the ``contract`` extra's packages that the suite imports."""
-_INSTALL = "pip install 'org-billing-mock[contract]'"
+__all__ = ["EXTRA_MODULES", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing not in EXTRA_MODULES:
             raise
         print(
-            f"contract-tests: the contract suite needs the contract extra ({missing} is missing): {_INSTALL}",
+            f"contract-tests: the contract suite needs the contract extra ({missing} is missing): {INSTALL_EXTRA}",
             file=sys.stderr,
         )
         return 2

@@ -25,7 +25,7 @@ __all__ = ["main", "OK", "VIOLATIONS", "ERROR"]
 
 OK, VIOLATIONS, ERROR = 0, 1, 2
 SUITE = Path(__file__).resolve().parent
-_CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Timeout", "Throttled")
+_CONNECTION_ERRORS = ("requests.exceptions.", "ConnectionError", "Unreachable", "Timeout", "Throttled", "OutOfTime")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         "seed": "N",
         "max-rps": "N",
         "timeout": "SECONDS",
+        "max-answer-bytes": "BYTES",
+        "max-time": "SECONDS",
+        "app": "MODULE:NAME",
         "workers": "N",
         "junit-xml": "PATH",
         "report": "PATH",
@@ -75,6 +78,7 @@ class _Outcome:
         self.app = app
         self.violations = 0
         self.gave_up: str | None = None
+        self.stopped: str | None = None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         if self.app is not None:
@@ -94,6 +98,7 @@ class _Outcome:
         if recorder is not None:
             self.violations += len(recorder.findings)
             self.gave_up = recorder.throttling["gave_up"]
+            self.stopped = recorder.stopped
 
 
 def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
@@ -123,6 +128,9 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     status = pytest.main(args, plugins=[outcome])
     if outcome.gave_up:
         print(f"contract-tests: no verdict: the target kept throttling: {outcome.gave_up}", file=sys.stderr)
+        return ERROR
+    if outcome.stopped:
+        print(f"contract-tests: no verdict: {outcome.stopped}", file=sys.stderr)
         return ERROR
     if status == pytest.ExitCode.OK:
         return OK

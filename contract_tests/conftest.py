@@ -1,7 +1,9 @@
 """Loads the suite's pytest hooks and fixtures; the target comes from one place (``target``)."""
 
 from contract_tests.plugin import (  # noqa: F401
+    accounts,
     contract_settings,
+    oracle,
     progress,
     pytest_addoption,
     pytest_cmdline_main,
@@ -9,6 +11,7 @@ from contract_tests.plugin import (  # noqa: F401
     pytest_configure,
     pytest_exception_interact,
     pytest_report_header,
+    pytest_runtest_call,
     pytest_runtest_makereport,
     pytest_sessionfinish,
     pytest_sessionstart,

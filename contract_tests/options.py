@@ -9,26 +9,70 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import hypothesis
 
-__all__ = ["OPTIONS", "PROFILES", "DEFAULT_SEED", "Option", "RunSettings", "UsageError", "resolve"]
+__all__ = [
+    "DEFAULT_APP",
+    "DEFAULT_MAX_ANSWER_BYTES",
+    "OPTIONS",
+    "PROFILES",
+    "DEFAULT_SEED",
+    "Option",
+    "RunSettings",
+    "UsageError",
+    "redact_url",
+    "resolve",
+]
 
 DEFAULT_SEED = 20261122
 NON_LOOPBACK_MAX_RPS = 5.0
 # Examples per operation for the Schemathesis tests, and runs of the stateful machine.
 PROFILES: dict[str, tuple[int, int]] = {"quick": (20, 10), "ci": (100, 25), "deep": (1000, 200)}
+DEFAULT_APP = "mock_server.app:create_app()"
+"""The in-process target by default: the mock, named by import string (the suite imports nothing of it)."""
+DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024  # the document's answers are objects of a few dozen fields
 # What the in-process mock knows: its demo credentials and prices.
 MOCK_DEFAULTS = {
     "api_key": "sk_test_paid_org",
+    "basic": "client_paid_org:secret_paid_org",
     "other_api_key": "sk_test_free_org",
     "message_price_id": "price_message_starter",
     "budget_price_id": "price_budget_starter",
 }
+
+
+MAX_TIMEOUT = 3600.0
+MAX_ANSWER_BYTES_LIMIT = 1024**3
+
+
+def redact_url(url: str) -> str:
+    """``url`` as messages may print it: without user, password, query or fragment (they may carry secrets)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(a URL that cannot be read)"
+    if not parts.scheme or not host:
+        return url[:80] if "@" not in url and "?" not in url else "(a URL that cannot be read)"
+    host = f"[{host}]" if ":" in host else host
+    query = "?..." if parts.query else ""
+    return f"{parts.scheme}://{host}{port}{parts.path[:200]}{query}"
+
+
+def _split(url: str, flag: str) -> Any:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        raise UsageError(f"{flag} must be an absolute http(s) URL, got {redact_url(url)!r}") from None
+    return parts
 
 
 class UsageError(ValueError):
@@ -62,7 +106,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "examples per operation: quick ~20, ci ~100, deep ~1000", "choice", tuple(PROFILES)),
     Option("seed", f"Hypothesis seed (default {DEFAULT_SEED})", "int"),
     Option("max-rps", f"most requests per second (default {NON_LOOPBACK_MAX_RPS:g} off loopback)", "float"),
-    Option("timeout", "seconds to wait for each answer (default 10)", "float"),
+    Option("timeout", "seconds for each answer: connecting and the whole answer (default 10)", "float"),
+    Option("max-answer-bytes", f"most bytes of one answer (default {DEFAULT_MAX_ANSWER_BYTES})", "int"),
+    Option("max-time", "seconds for the whole run; when spent it stops (exit 2) naming what ran", "float"),
+    Option("app", f"an ASGI app to test in-process, as module:attribute or module:factory() (default {DEFAULT_APP})"),
     Option("workers", "parallel workers (pytest-xdist)", "int"),
     Option("junit-xml", "write a JUnit XML report (one test per operation and check) to PATH"),
     Option("report", "write a JSON report (summary and failures) to PATH"),
@@ -83,6 +130,9 @@ class RunSettings:
     seed: int = DEFAULT_SEED
     max_rps: float | None = None
     timeout: float = 10.0
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    max_time: float | None = None
+    app: str | None = None
     workers: int = 1
     junit_xml: Path | None = None
     report: Path | None = None
@@ -136,14 +186,22 @@ class RunSettings:
         return hypothesis.settings(self.hypothesis_settings(self.stateful_examples), stateful_step_count=steps)
 
     def describe(self) -> str:
-        target = self.base_url or "the mock, in-process"
-        auth = "bearer" if self.api_key else "basic"
+        target = self.base_url or ("the mock, in-process" if self.app in (None, DEFAULT_APP) else self.app)
+        auth = " and ".join(kind for kind, given in (("bearer", self.api_key), ("basic", self.basic)) if given)
         rate = f"{self.max_rps:g} rps" if self.max_rps else "unlimited"
         writes = "on" if self.writes else "off (POST /billing not sent; --allow-writes to enable)"
         return (
             f"contract-tests: target {target}; auth {auth}; profile {self.profile}; seed {self.seed} "
             f"(rerun with --seed {self.seed}); rate {rate}; writes {writes}"
         )
+
+
+def _excerpt(raw: Any) -> str:
+    text = str(raw)
+    return repr(text[:40]) + (" ..." if len(text) > 40 else "")
+
+
+_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
 
 
 def _convert(option: Option, raw: Any) -> Any:
@@ -155,15 +213,17 @@ def _convert(option: Option, raw: Any) -> Any:
             return True
         if text in ("", "0", "false", "no", "off"):
             return False
-        raise UsageError(f"{option.env} must be true or false, got {raw!r}")
+        raise UsageError(f"{option.env} must be true or false, got {_excerpt(raw)}")
     if option.kind in ("int", "float"):
-        convert: Callable[[str], Any] = int if option.kind == "int" else float
-        try:
-            return convert(str(raw))
-        except ValueError:
-            raise UsageError(f"--{option.name} must be a number, got {raw!r}") from None
+        text = str(raw).strip()
+        # ASCII digits only (int() takes "١٢" and 4,300 digits at most; float() takes "nan" and "inf")
+        whole = option.kind == "int"
+        if not _NUMBER.fullmatch(text) or (whole and "." in text):
+            kind = "a whole number" if whole else "a number"
+            raise UsageError(f"--{option.name} must be {kind} of at most 15 digits, got {_excerpt(raw)}")
+        return int(text) if whole else float(text)
     if option.kind == "choice" and raw not in option.choices:
-        raise UsageError(f"--{option.name} must be one of {', '.join(option.choices)}, got {raw!r}")
+        raise UsageError(f"--{option.name} must be one of {', '.join(option.choices)}, got {_excerpt(raw)}")
     return str(raw)
 
 
@@ -181,13 +241,21 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
 
     base_url = values.get("base_url")
     if base_url is not None:
-        parts = urlsplit(base_url)
+        parts = _split(base_url, "--base-url")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"--base-url must be an absolute http(s) URL, got {base_url!r}")
+            raise UsageError(f"--base-url must be an absolute http(s) URL, got {redact_url(base_url)!r}")
+        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+            raise UsageError(
+                "--base-url takes no credentials, query or fragment (give the credentials with --api-key or --basic),"
+                f" got {redact_url(base_url)!r}"
+            )
         values["base_url"] = base_url.rstrip("/")
-    else:
+        if "app" in values:
+            raise UsageError("--app names an app to test in-process: give it or --base-url, not both")
+    elif values.get("app", DEFAULT_APP) == DEFAULT_APP:
+        given = {"api_key", "basic"} & set(values)
         for key, default in MOCK_DEFAULTS.items():
-            if key == "api_key" and "basic" in values:
+            if key in ("api_key", "basic") and given:
                 continue
             values.setdefault(key, default)
         if values.get("api_key") == values["other_api_key"]:
@@ -206,8 +274,16 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
     settings = RunSettings(**values)
     if settings.workers < 1:
         raise UsageError(f"--workers must be 1 or more, got {settings.workers}")
-    if settings.timeout <= 0:
-        raise UsageError(f"--timeout must be more than 0, got {settings.timeout:g}")
+    if not 0 < settings.timeout <= MAX_TIMEOUT:
+        raise UsageError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds, got {settings.timeout:g}")
+    if not 0 < settings.max_answer_bytes <= MAX_ANSWER_BYTES_LIMIT:
+        raise UsageError(
+            f"--max-answer-bytes must be from 1 to {MAX_ANSWER_BYTES_LIMIT}, got {settings.max_answer_bytes}"
+        )
+    if settings.max_time is not None and not 0 < settings.max_time <= MAX_TIMEOUT * 1000:
+        raise UsageError(
+            f"--max-time must be more than 0 and at most {MAX_TIMEOUT * 1000:g}, got {settings.max_time:g}"
+        )
     if settings.max_rps is not None and settings.max_rps <= 0:
         raise UsageError(f"--max-rps must be more than 0, got {settings.max_rps:g}")
     if settings.max_rps is None and not settings.loopback:

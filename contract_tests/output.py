@@ -123,7 +123,7 @@ class _Short(TerminalRepr):
     """A failed test's report without the traceback: the block under "contract violations" says it all."""
 
     def __init__(self, checks: str) -> None:
-        self.reprcrash = _Crash(f"{checks} (see contract violations; -v for the traceback)")
+        self.reprcrash = _Crash(f"{checks} (see contract violations; -v for where it was raised)")
 
     def toterminal(self, tw: TerminalWriter) -> None:
         tw.line(self.reprcrash.message)

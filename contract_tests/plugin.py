@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import Any
 
 import hypothesis
 import pytest
 from schemathesis.generation import derive_operation_seed
 
+from billing_contract.verdict import Verdict
+
 from . import document, output
-from .options import OPTIONS, RunSettings, UsageError, resolve
-from .report import Recorder
-from .target import PreflightError, Target, preflight
+from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
+from .oracle import Oracle
+from .report import Recorder, Violation
+from .target import PreflightError, Target, load_app, preflight
 
 __all__ = [
     "APP_KEY",
@@ -29,12 +32,15 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_exception_interact",
     "pytest_report_header",
+    "pytest_runtest_call",
     "pytest_runtest_makereport",
     "pytest_sessionstart",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
     "pytest_testnodedown",
+    "accounts",
     "contract_settings",
+    "oracle",
     "recorder",
     "target",
 ]
@@ -43,6 +49,12 @@ APP_KEY = pytest.StashKey[Any]()  # an ASGI app to test in-process instead of th
 SETTINGS_KEY = pytest.StashKey[RunSettings]()
 TARGET_KEY = pytest.StashKey[Target]()
 RECORDER_KEY = pytest.StashKey[Recorder]()
+ORACLE_KEY = pytest.StashKey[Oracle]()
+ACCOUNTS_KEY = pytest.StashKey[dict[str, str]]()
+RAN_KEY = pytest.StashKey[list[str]]()
+PREFLIGHT_KEY = pytest.StashKey[str]()  # the preflight failed on answers that break the contract
+# Tests that need no luck run first, each answer of theirs judged: a fault they show is caught under any seed.
+ORDER = ("test_probes.py", "test_rules.py", "test_mock_only.py", "test_properties.py", "test_operations.py")
 WRITE_OPERATION = "POST /billing"
 PROGRESS_SECONDS = 5.0
 
@@ -106,34 +118,48 @@ def pytest_report_header(config: pytest.Config) -> str:
     if config.stash.get(APP_KEY, None) is not None:
         header = header.replace("the mock, in-process", "an app in-process")
     spec = config.stash[SETTINGS_KEY].spec
-    return f"{header}; document {spec or document.DEFAULT_SPEC.name}"
+    return f"{header}; document {redact_url(spec) if spec else document.DEFAULT_SPEC.name}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     settings = config.stash[SETTINGS_KEY]
+    config.stash[RAN_KEY] = []
     app = config.stash.get(APP_KEY, None)
+    mock = False
     if app is None and settings.in_process:
-        from mock_server import create_app
-
-        app = create_app()
+        spec = settings.app or DEFAULT_APP
+        try:
+            app = load_app(spec)
+        except PreflightError as exc:
+            pytest.exit(f"contract-tests: {exc}", returncode=2)
+        mock = spec == DEFAULT_APP
     workerinput = getattr(config, "workerinput", None)
-    target = Target(settings, app, share=workerinput["workercount"] if workerinput else 1)
+    target = Target(settings, app, mock=mock, share=workerinput["workercount"] if workerinput else 1)
     config.stash[TARGET_KEY] = target
     recorder = config.stash[RECORDER_KEY] = Recorder()
     try:
-        active = document.active(document.Document(document.load(settings.spec), mock=target.is_mock))
+        active = document.active(
+            document.Document(document.load(settings.spec, timeout=settings.timeout), mock=target.is_mock)
+        )
     except document.DocumentError as exc:
         target.close()
         pytest.exit(f"contract-tests: {exc}", returncode=2)
     recorder.documented = active.statuses()
-    if workerinput:
-        return  # the controller ran the preflight
+    verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
+    oracle = config.stash[ORACLE_KEY] = Oracle(target, recorder, verdict, Progress(config, recorder))
+    target.session.observer = oracle
+    oracle.preflight = True
     try:
-        preflight(target)
+        config.stash[ACCOUNTS_KEY] = preflight(target)
     except PreflightError as exc:
+        if recorder.findings:  # the answers it got already break the contract: that is the verdict, no test runs
+            config.stash[PREFLIGHT_KEY] = f"preflight failed: {exc}"
+            return
         target.close()
         pytest.exit(f"contract-tests: preflight failed: {exc}", returncode=2)
+    finally:
+        oracle.preflight = False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -141,6 +167,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = config.stash.get(TARGET_KEY, None)
     writes_off = pytest.mark.skip(reason="POST /billing is not sent to a non-loopback target without --allow-writes")
     not_mock = pytest.mark.skip(reason="assumes the mock's own codes or demo data; the target is not the mock")
+    if PREFLIGHT_KEY in config.stash:
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+        return
+    items.sort(key=lambda item: ORDER.index(item.path.name) if item.path.name in ORDER else len(ORDER))
     for item in items:
         # Schemathesis seeds each operation's test with a random seed of its own unless told otherwise.
         test = getattr(item, "obj", None)
@@ -153,14 +184,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A test asserts its own property; what the oracle found in its answers meanwhile fails it too."""
+    oracle = item.config.stash.get(ORACLE_KEY, None)
+    if oracle is not None:
+        oracle.take()  # what came before the test (the preflight, another test's teardown) is recorded already
+    yield
+    found = oracle.take() if oracle is not None else []
+    if found:
+        raise Violation(found)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     output.shorten(item, call, report)  # here for pytest-xdist, which sends the report on before exception_interact
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        item.config.stash.setdefault(RAN_KEY, []).append(item.name)
     target = item.config.stash.get(TARGET_KEY, None)
-    if target is not None and target.session.throttle.gave_up:
-        item.session.shouldstop = f"the target throttled the run: {target.session.throttle.gave_up}"
+    if target is not None:
+        session = target.session
+        if session.throttle.gave_up:
+            item.session.shouldstop = f"the target throttled the run: {session.throttle.gave_up}"
+        elif session.budget.spent:
+            item.session.shouldstop = session.budget.spent
+        elif session.broken is not None:  # a verdict (exit 1): the run stops as -x stops it
+            item.session.shouldfail = "a request got no complete answer"
     return report
 
 
@@ -185,7 +236,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:
         workeroutput["contract"] = recorder.to_dict()
         return
-    if recorder.throttling["gave_up"]:
+    if target is not None and target.session.budget.spent:
+        ran = config.stash.get(RAN_KEY, [])
+        total = session.testscollected
+        listed = ", ".join(ran[:8]) + (", ..." if len(ran) > 8 else "")
+        recorder.stopped = f"{target.session.budget.spent}; ran {len(ran)} of {total} tests ({listed or 'none'})"
+    if recorder.findings and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found by the oracle outside any test (the preflight)
+    if recorder.throttling["gave_up"] or recorder.stopped:
         session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
     if settings.junit_xml:
         output.write_junit(recorder, settings.junit_xml, seed=settings.seed)
@@ -205,6 +263,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     settings = config.stash.get(SETTINGS_KEY, None)
     if recorder is None or settings is None or not recorder.operations:
         return
+    if PREFLIGHT_KEY in config.stash:
+        terminalreporter.write_line(f"contract-tests: {config.stash[PREFLIGHT_KEY]}; nothing else was tested")
     if recorder.findings:
         terminalreporter.section("contract violations")
         replay = f"--seed {settings.seed} with the same options replays it"
@@ -226,6 +286,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     verdict = "violations found" if failed else "the target honours the contract"
     if throttling["gave_up"]:
         verdict = f"no verdict: stopped because the target kept throttling: {throttling['gave_up']}"
+    elif recorder.stopped:
+        verdict = f"no verdict: {recorder.stopped}"
     terminalreporter.write_line(f"{verdict} (seed {settings.seed}; rerun with --seed {settings.seed})")
 
 
@@ -268,5 +330,16 @@ def recorder(pytestconfig: pytest.Config) -> Recorder:
 
 
 @pytest.fixture(scope="session")
-def progress(pytestconfig: pytest.Config, recorder: Recorder) -> Iterator[Progress]:
-    yield Progress(pytestconfig, recorder)
+def progress(pytestconfig: pytest.Config) -> Progress:
+    return pytestconfig.stash[ORACLE_KEY].progress  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def oracle(pytestconfig: pytest.Config) -> Oracle:
+    return pytestconfig.stash[ORACLE_KEY]
+
+
+@pytest.fixture(scope="session")
+def accounts(pytestconfig: pytest.Config) -> dict[str, str]:
+    """The organizationId the preflight saw for each credential given (``--api-key``, ``--basic``...)."""
+    return pytestconfig.stash[ACCOUNTS_KEY]

@@ -36,6 +36,9 @@ class Violation(AssertionError):
         self.findings = findings
         super().__init__(", ".join(f"{f.operation} :: {f.check}" for f in findings))
 
+    def __reduce__(self) -> tuple[type[Violation], tuple[list[Finding]]]:
+        return (Violation, (self.findings,))
+
 
 @dataclasses.dataclass
 class _Operation:
@@ -63,6 +66,7 @@ class Recorder:
         self.not_run: dict[str, str] = {}  # check -> why it could not run
         self.tracking_ids: set[str] = set()
         self.throttling: dict[str, Any] = {"answers": 0, "waited_seconds": 0.0, "final_rps": None, "gave_up": None}
+        self.stopped: str | None = None  # the run's budget was spent: what ran
 
     def _operation(self, operation: str) -> _Operation:
         return self.operations.setdefault(operation, _Operation())
@@ -130,6 +134,7 @@ class Recorder:
             "not_run": self.not_run_now(),
             "failures": [dataclasses.asdict(finding) for finding in self.findings.values()],
             "throttling": self.throttling,
+            "stopped": self.stopped,
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -144,3 +149,4 @@ class Recorder:
         for check, why in data["not_run"].items():
             self.skipped(why, check)
         self.throttled(data["throttling"])
+        self.stopped = self.stopped or data.get("stopped")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from .oracle import Oracle
 from .target import Target, bearer
 
 pytestmark = pytest.mark.mock_only
@@ -35,8 +36,9 @@ def test_mock_error_codes(target: Target, body: dict[str, Any], code: str) -> No
     assert headers["x-tracking-id"] == data["trackingId"]
 
 
-def test_stripe_failure_org_gets_the_provider_error(target: Target) -> None:
-    status, data, _ = _post(target, VALID, key="sk_test_stripe_error_org")
+def test_stripe_failure_org_gets_the_provider_error(target: Target, oracle: Oracle) -> None:
+    with oracle.allowing("not_a_server_error"):  # the documented 502, provoked on purpose
+        status, data, _ = _post(target, VALID, key="sk_test_stripe_error_org")
     assert (status, data["error"]["code"], data["error"].get("provider")) == (502, "provider_error", "stripe")
 
 

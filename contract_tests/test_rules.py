@@ -1,29 +1,31 @@
-"""Rules the document states in words, each a property checked against any target.
+"""Rules the document states in words, each a property checked against any target, with each credential form.
 
-- Missing or wrong credentials get the documented 401, and nothing else.
 - A checkout session (``sessionId`` and ``url``) comes back exactly when a price is given:
-  for each of the two price fields alone, both together, and neither.
-- A price of the other tier is refused with 400.
-- ``POST /billing`` without a price changes nothing about the organization beyond getting or
-  creating its Stripe customer: GET before and after, and consecutive POSTs, agree.
+  for each of the two price fields alone, both together, and neither; and the organization
+  reads the same afterwards.
+- A price of the other tier is refused with 400 (the oracle holds it to the documented body).
+- ``POST /billing`` gets or creates one Stripe customer: the same ``stripeCustomerId`` whichever
+  credential form sends it, and without a price it changes nothing else about the organization.
 
-A rule that cannot run against this target (no prices, writes off) is skipped and reported as
-"not run" with the reason.
+Every answer also goes through the oracle. A rule that cannot run against this target (no
+prices, writes off) is skipped and reported as "not run" with the reason; a 402 (usage limits
+exceeded, documented) is an answer the rule cannot judge.
 """
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 
 from .answer import Answer
 from .checks import PRICE_FIELDS, session_problem
+from .expect import Expect
 from .options import RunSettings
-from .report import Finding, Recorder, Violation, request_digest
+from .oracle import Oracle
+from .report import Recorder
 from .target import ORGANIZATION_PATH, Target
-from .test_properties import BILLING_PATH, NO_PRICES, WRITES_OFF
+from .test_properties import BILLING_PATH, IDENTITY_FIELDS, NO_PRICES, WRITES_OFF
 
 URLS = {"successUrl": "https://app.example.com/billing/done", "cancelUrl": "https://app.example.com/billing"}
 # What POST /billing without a price must leave as it was: plan, caps, dates, name (updatedAt may move
@@ -43,25 +45,9 @@ UNCHANGED = (
 )
 
 
-class Judge:
-    """Sends the requests of one rule and records, per answer, that the rule judged it."""
-
-    def __init__(self, target: Target, recorder: Recorder, check: str) -> None:
-        self.target, self.recorder, self.check = target, recorder, check
-
-    def send(self, method: str, path: str, *, auth: str | None, body: Any = None) -> Answer:
-        answer = self.target.request(method, path, auth=auth, body=body)
-        self.recorder.sent(f"{method} {path}", answer.status, request_digest(method, answer.url, answer.data))
-        return answer
-
-    def expect(self, ok: bool, answer: Answer, expected: str) -> None:
-        operation = f"{answer.method} {answer.url.removeprefix(self.target.base_url)}"
-        if ok:
-            self.recorder.ran(operation, self.check)
-            return
-        finding = Finding(operation, self.check, expected, answer.describe(expected))
-        self.recorder.failed(finding)
-        raise Violation([finding])
+@pytest.fixture
+def expect(target: Target, recorder: Recorder, oracle: Oracle) -> Expect:
+    return Expect(target, recorder, oracle)
 
 
 def _require(recorder: Recorder, check: str, why: str | None) -> None:
@@ -78,67 +64,130 @@ def _price_ids(settings: RunSettings) -> dict[str, str]:
     }
 
 
-WRONG = {
-    "no credentials": None,
-    "an unknown bearer key": "Bearer sk_contract_tests_not_a_key",
-    "unknown basic credentials": "Basic " + base64.b64encode(b"contract-tests:not-a-secret").decode(),
-}
-
-
-@pytest.mark.parametrize("credentials", list(WRONG))
-def test_refused_credentials_get_401(credentials: str, target: Target, recorder: Recorder) -> None:
-    judge = Judge(target, recorder, "credentials_refused_with_401")
-    answer = judge.send("GET", ORGANIZATION_PATH, auth=WRONG[credentials])
-    judge.expect(answer.status == 401, answer, f"401 for {credentials}, as documented")
-    if target.settings.writes:
-        answer = judge.send("POST", BILLING_PATH, auth=WRONG[credentials], body=URLS)
-        judge.expect(answer.status == 401, answer, f"401 for {credentials}, as documented")
-
-
 @pytest.mark.parametrize(
     "given", [(), ("messagePriceId",), ("budgetPriceId",), PRICE_FIELDS], ids=["no price", "message", "budget", "both"]
 )
-def test_a_session_exactly_when_a_price_is_given(given: tuple[str, ...], target: Target, recorder: Recorder) -> None:
+def test_a_session_exactly_when_a_price_is_given(
+    given: tuple[str, ...], target: Target, recorder: Recorder, expect: Expect
+) -> None:
     settings = target.settings
     prices = _price_ids(settings)
     missing = [field for field in given if field not in prices]
     why = WRITES_OFF if not settings.writes else (NO_PRICES if missing else None)
     _require(recorder, "session_exactly_with_a_price", why)
-    judge = Judge(target, recorder, "session_exactly_with_a_price")
     body = {**URLS, **{field: prices[field] for field in given}}
-    answer = judge.send("POST", BILLING_PATH, auth=target.auth, body=body)
-    data = answer.json if isinstance(answer.json, dict) else {}
-    judge.expect(answer.status == 200, answer, f"200 for a POST /billing with {', '.join(given) or 'no price'}")
-    problem = session_problem(body, data)
-    judge.expect(problem is None, answer, problem or "")
+    for form in target.forms:
+        what = f"a POST /billing with {', '.join(given) or 'no price'} (the {form.name} credentials)"
+        answer = target.request("POST", BILLING_PATH, auth=form.header, body=body)
+        if expect.success(answer, what):
+            problem = session_problem(body, answer.json)
+            expect(problem is None, answer, "session_exactly_with_a_price", problem or "")
+        # After the checkout (or the call without one), the organization as each credential form reads it.
+        for reader in target.forms:
+            after = target.request("GET", ORGANIZATION_PATH, auth=reader.header)
+            expect.success(after, f"GET {ORGANIZATION_PATH} with the {reader.name} credentials after {what}")
 
 
 @pytest.mark.parametrize("field", PRICE_FIELDS)
-def test_a_price_of_the_other_tier_is_refused(field: str, target: Target, recorder: Recorder) -> None:
+def test_a_price_of_the_other_tier_is_refused(field: str, target: Target, recorder: Recorder, expect: Expect) -> None:
     settings = target.settings
     prices = _price_ids(settings)
     why = WRITES_OFF if not settings.writes else (None if len(prices) == 2 else "needs the prices of both tiers")
     _require(recorder, "other_tier_price_refused", why)
-    judge = Judge(target, recorder, "other_tier_price_refused")
     other = prices["budgetPriceId" if field == "messagePriceId" else "messagePriceId"]
-    answer = judge.send("POST", BILLING_PATH, auth=target.auth, body={**URLS, field: other})
-    judge.expect(answer.status == 400, answer, f"400: {field} given a price of the other tier ({other})")
+    for form in target.forms:
+        answer = target.request("POST", BILLING_PATH, auth=form.header, body={**URLS, field: other})
+        expected = f"400: {field} given a price of the other tier ({other}), with the {form.name} credentials"
+        expect(answer.status == 400, answer, "other_tier_price_refused", expected)
 
 
-def test_post_without_a_price_changes_nothing(target: Target, recorder: Recorder) -> None:
+def _posts(target: Target, expect: Expect, body: dict[str, Any]) -> list[tuple[Answer, dict[str, Any]]]:
+    """POST /billing with each credential form, twice over; the answers that can be judged."""
+    judged = []
+    for form in [*target.forms, *target.forms]:
+        answer = target.request("POST", BILLING_PATH, auth=form.header, body=body)
+        if expect.success(answer, f"POST /billing with the {form.name} credentials"):
+            judged.append((answer, answer.json))
+    return judged
+
+
+def test_one_stripe_customer_whichever_credential(target: Target, recorder: Recorder, expect: Expect) -> None:
+    _require(recorder, "same_stripe_customer", None if target.settings.writes else WRITES_OFF)
+    judged = _posts(target, expect, URLS)
+    first: Any = None
+    for answer, data in judged:
+        customer = data.get("stripeCustomerId")
+        if not expect(
+            isinstance(customer, str) and bool(customer), answer, "stripe_customer_returned", "a stripeCustomerId"
+        ):
+            continue
+        first = first or customer
+        expect(
+            customer == first,
+            answer,
+            "same_stripe_customer",
+            "the stripeCustomerId of the first POST /billing, whichever credential form (get or create)",
+        )
+
+
+def test_post_without_a_price_changes_nothing(target: Target, recorder: Recorder, expect: Expect) -> None:
     _require(recorder, "post_without_price_changes_nothing", None if target.settings.writes else WRITES_OFF)
-    judge = Judge(target, recorder, "post_without_price_changes_nothing")
-    answers = [
-        judge.send("GET", ORGANIZATION_PATH, auth=target.auth),
-        judge.send("POST", BILLING_PATH, auth=target.auth, body=URLS),
-        judge.send("POST", BILLING_PATH, auth=target.auth, body=URLS),
-        judge.send("GET", ORGANIZATION_PATH, auth=target.auth),
-    ]
+    before = target.request("GET", ORGANIZATION_PATH, auth=target.auth)
+    if not expect.success(before, f"GET {ORGANIZATION_PATH}"):
+        return
+    answers = [answer for answer, _ in _posts(target, expect, URLS)]
+    for form in target.forms:
+        after = target.request("GET", ORGANIZATION_PATH, auth=form.header)
+        if expect.success(after, f"GET {ORGANIZATION_PATH} with the {form.name} credentials"):
+            answers.append(after)
     for answer in answers:
-        judge.expect(answer.status == 200 and isinstance(answer.json, dict), answer, "200 with a JSON object")
-    before = answers[0].json
-    for answer in answers[1:]:
-        changed = [field for field in UNCHANGED if answer.json.get(field) != before.get(field)]
-        what = "the first POST" if answer is answers[1] else "the next call"
-        expected = f"{', '.join(changed)} as GET showed before POST /billing without a price; {what} changed them"
-        judge.expect(not changed, answer, expected)
+        changed = [field for field in UNCHANGED if answer.json.get(field) != before.json.get(field)]
+        expected = f"{', '.join(changed)} as GET showed before POST /billing without a price; this call changed them"
+        expect(not changed, answer, "post_without_price_changes_nothing", expected)
+        if answer.method == "POST":
+            differing = [field for field in IDENTITY_FIELDS if answer.json.get(field) != before.json.get(field)]
+            expect(
+                not differing,
+                answer,
+                "post_agrees_with_get",
+                f"POST /billing to agree with GET /account/organization on {', '.join(differing)}",
+            )
+
+
+def test_each_account_sees_its_own(target: Target, recorder: Recorder, expect: Expect) -> None:
+    """The other account's organization and Stripe customer, before and after the account's own calls."""
+    other = target.other
+    _require(
+        recorder, "tenant_isolation", None if other is not None else "no --other-api-key: a second account is needed"
+    )
+    assert other is not None
+    mine = target.request("GET", ORGANIZATION_PATH, auth=target.auth)
+    if not expect.success(mine, f"GET {ORGANIZATION_PATH}"):
+        return
+    own = mine.json.get("organizationId")
+    calls: list[tuple[str, str, Any]] = [("GET", ORGANIZATION_PATH, None)]
+    if target.settings.writes:
+        calls = [("GET", ORGANIZATION_PATH, None), ("POST", BILLING_PATH, URLS), ("GET", ORGANIZATION_PATH, None)]
+        target.request("POST", BILLING_PATH, auth=target.auth, body=URLS)
+    customers: set[Any] = set()
+    for method, path, body in calls:
+        answer = target.request(method, path, auth=other.header, body=body)
+        if not expect.success(answer, f"{method} {path} with the other account's key"):
+            continue
+        expect(
+            answer.json.get("organizationId") != own,
+            answer,
+            "tenant_isolation",
+            "the other account's own organization, not the account's (is --other-api-key another account?)",
+        )
+        if method == "POST":
+            customers.add(answer.json.get("stripeCustomerId"))
+    if target.settings.writes and customers:
+        posted = target.request("POST", BILLING_PATH, auth=target.auth, body=URLS)
+        if expect.success(posted, "POST /billing"):
+            expect(
+                posted.json.get("stripeCustomerId") not in customers,
+                posted,
+                "tenant_isolation",
+                "the account's own Stripe customer, not the other account's",
+            )

@@ -1,4 +1,4 @@
-"""Pacing and throttling: one rate-limited session that every request of a run goes through.
+"""Pacing, throttling and the run's budget: one rate-limited session that every request of a run goes through.
 
 A target that answers ``429``, or ``503`` with ``Retry-After``, is throttling, not
 breaking the contract: the session waits as told, retries (a bounded number of
@@ -9,47 +9,37 @@ run out the run stops with a named cause (exit code 2), never as a violation.
 from __future__ import annotations
 
 import collections
-import datetime as dt
-import email.utils
+import copy
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
-__all__ = ["MAX_RETRIES", "MAX_WAIT", "LimitedSession", "RateLimiter", "Throttle", "Throttled", "retry_after"]
+from billing_contract.throttling import retry_after
+
+from .transport import IncompleteAnswer
+
+__all__ = [
+    "MAX_RETRIES",
+    "MAX_WAIT",
+    "Budget",
+    "LimitedSession",
+    "Observer",
+    "OutOfTime",
+    "RateLimiter",
+    "Throttle",
+    "Throttled",
+    "retry_after",
+]
 
 MAX_RETRIES = 5  # retries of one request the target throttled
 MAX_WAIT = 60.0  # most seconds the suite waits at once; a longer Retry-After ends the run
-DEFAULT_WAIT = 1.0  # a 429 without Retry-After
-LONGEST_RETRY_AFTER = 10**9  # seconds: a Retry-After of more digits reads as this
 MIN_RPS = 0.5
 
 
 class Throttled(RuntimeError):
     """The target kept throttling: the run stops without a verdict."""
-
-
-def retry_after(status: int, headers: Any) -> float | None:
-    """Seconds to wait before retrying, or None when the answer is not throttling.
-
-    ``Retry-After`` is delay-seconds or an HTTP date (RFC 9110 10.2.3).
-    """
-    value = headers.get("retry-after")
-    if status == 429 and value is None:
-        return DEFAULT_WAIT
-    if status not in (429, 503) or value is None:
-        return None
-    value = str(value).strip()
-    if value.isascii() and value.isdigit():  # not str.isdigit() alone: it takes "²" and "①"
-        return float(LONGEST_RETRY_AFTER if len(value) > 9 else int(value))  # int() refuses 4,300 digits
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_WAIT if status == 429 else None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 class RateLimiter:
@@ -127,26 +117,80 @@ class Throttle:
         }
 
 
-class LimitedSession(requests.Session):
-    """A requests session that paces every request and rides out throttling."""
+class OutOfTime(RuntimeError):
+    """The run's wall-clock budget (``--max-time``) is spent: the run stops without a verdict."""
 
-    def __init__(self, limiter: RateLimiter, timeout: float) -> None:
+
+class Budget:
+    """The run's wall-clock budget: each answer may take at most what is left of it."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.spent: str | None = None
+
+    def limit(self, timeout: float) -> float:
+        """Seconds the next answer may take: ``timeout``, or less when the budget ends sooner."""
+        if self.seconds is None:
+            return timeout
+        left = self.started + self.seconds - time.monotonic()
+        if left <= 0:
+            self.spent = self.spent or f"--max-time {self.seconds:g} s spent"
+            raise OutOfTime(f"the run stopped: {self.spent}")
+        return min(timeout, left)
+
+
+class Observer(Protocol):
+    """Who sees every exchange of the run (the oracle): each answer, and each request left without one."""
+
+    def answered(self, request: requests.PreparedRequest, response: requests.Response) -> None: ...
+
+    def incomplete(self, request: requests.PreparedRequest, exc: IncompleteAnswer) -> BaseException: ...
+
+
+class LimitedSession(requests.Session):
+    """A requests session that paces every request, rides out throttling, keeps the run's budget, and hands
+    every answer to its observer.
+
+    Redirects are never followed: the answer judged is the answer to the request sent. Once a request got no
+    complete answer, every later one fails the same way at once (the run stops; Hypothesis does not wait
+    the deadline again for each example it replays).
+    """
+
+    def __init__(self, limiter: RateLimiter, timeout: float, budget: Budget | None = None) -> None:
         super().__init__()
         self.limiter = limiter
         self.throttle = Throttle(limiter)
         self.timeout = timeout
+        self.budget = budget or Budget(None)
+        self.observer: Observer | None = None
+        self.broken: BaseException | None = None
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
+        kwargs["allow_redirects"] = False
         what = f"{request.method} {request.path_url.split('?')[0]}"
         attempt = 0
         while True:
+            if self.broken is not None:
+                raise copy.copy(self.broken)
             if self.throttle.gave_up is not None:
                 raise Throttled(f"the target throttled the run: {self.throttle.gave_up}")
+            limit = self.budget.limit(self.timeout)
             self.limiter.wait()
-            response = super().send(request, **kwargs)
+            try:
+                response = super().send(request, **{**kwargs, "timeout": limit})
+            except IncompleteAnswer as exc:
+                if exc.timed_out and limit < self.timeout:
+                    self.budget.spent = f"--max-time {self.budget.seconds:g} s spent during {what}"
+                    raise OutOfTime(f"the run stopped: {self.budget.spent}") from None
+                if self.observer is None:
+                    raise
+                self.broken = self.observer.incomplete(request, exc)
+                raise copy.copy(self.broken) from None
             delay = retry_after(response.status_code, response.headers)
             if delay is None:
+                if self.observer is not None:
+                    self.observer.answered(request, response)
                 return response
             response.close()
             self.throttle.pause(delay, attempt, response.status_code, what)

@@ -21,12 +21,13 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from billing_contract.media import media_type
+
 from .asgi import accepts_html
 from .errors import ApiError, UnsupportedMediaType, ValidationFailed
 from .fixtures import Price
 from .services import Services
 from .state import request_state
-from .validation import media_type
 
 __all__ = ["STYLESHEET", "browser_errors", "error_page", "money", "read_fields", "relative", "render", "wants_html"]
 

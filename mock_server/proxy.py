@@ -6,7 +6,7 @@ path, query, body (none on a GET) and the caller's own ``Authorization``, ``Cont
 and ``Accept``, on a connection of its own (:mod:`mock_server.upstream`); the deployment's
 status, headers (but hop-by-hop ones, those its ``Connection`` names, and its CORS headers:
 the mock answers CORS) and body, decoded, come back, judged by the contract suite's checks
-(``contract_tests.verdict``) when the body is within ``--proxy-max-judged-bytes``. A
+(``billing_contract.verdict``, the suite's oracle) when the body is within ``--proxy-max-judged-bytes``. A
 violation adds ``X-Contract-Violation: check, check`` and goes into the request state,
 hence the request log, with the caller's credential redacted; with ``--proxy-strict`` it
 becomes a 502. A deployment that cannot be reached, fails TLS, does not answer in

@@ -67,7 +67,7 @@ def _draft4(schema: Any) -> dict[str, Any] | None:
         if "type" in result:
             types = result["type"] if isinstance(result["type"], list) else [result["type"]]
             result["type"] = [*types, "null"]
-        if "enum" in result:
+        if "enum" in result and None not in result["enum"]:
             result["enum"] = [*result["enum"], None]
     return result
 

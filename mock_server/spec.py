@@ -7,9 +7,7 @@ statuses are all looked up in it.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import functools
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,19 +15,17 @@ from typing import Any
 import yaml
 from jsonschema import Draft4Validator
 
+from billing_contract.dates import is_calendar_date
+
 __all__ = ["SPEC_PATH", "ApiSpec", "is_date", "load_spec", "register_date_format"]
 
 # The package carries the document (mock_server/data/openapi.yaml: in a checkout, a link to the top-level file).
 SPEC_PATH = Path(str(resources.files("mock_server") / "data" / "openapi.yaml"))
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _is_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not _DATE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a YYYY-MM-DD date")
-    dt.date.fromisoformat(value)
+    if isinstance(value, str) and not is_calendar_date(value):
+        raise ValueError(f"{value[:40]!r} is not a YYYY-MM-DD date")
     return True
 
 

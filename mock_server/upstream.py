@@ -8,8 +8,8 @@ takes) that opens a connection per call, the limits and the verdict;
 fails (unreachable, TLS, timeout, broken HTTP, a status HTTP does not have, a body past
 the cap or in a coding not decoded) into the 502 naming the deployment as the
 ``provider``, in the mock's own words. :func:`load_judge` prepares the contract suite's
-verdict, or says which extra to install; :func:`open_recording` opens ``--record DIR``
-(:mod:`mock_server.recording`).
+oracle (:mod:`billing_contract.verdict`), or says which extra to install;
+:func:`open_recording` opens ``--record DIR`` (:mod:`mock_server.recording`).
 """
 
 from __future__ import annotations
@@ -25,34 +25,34 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
+from billing_contract import EXTRA_MODULES, INSTALL_EXTRA
+
 from .auth import basic_pair, credentials
 from .codings import BadCoding, Body, TooLarge
 from .errors import MalformedCredentials, ProviderError
 from .services import Recorder
 from .settings import ConfigError, Settings
+from .spec import load_spec
 
 __all__ = ["Judge", "Upstream", "credential", "credential_secrets", "load_judge", "open_recording"]
 
 Judge = Callable[..., list[Any]]
-"""``contract_tests.verdict.judge``: (method, path, request headers, request body, status, headers, body)."""
-_INSTALL = "pip install 'org-billing-mock[contract]'"
+"""``billing_contract.verdict.Verdict.judge``: (method, path, request headers, request body, status, headers, body)."""
 
 
 def load_judge() -> Judge:
-    """The contract suite's verdict, prepared now; :class:`ConfigError` when the contract extra is missing."""
-    from contract_tests import EXTRA_MODULES
-
+    """The oracle over the document this mock serves, prepared now; :class:`ConfigError` when the contract extra
+    is missing."""
     try:
-        from contract_tests.verdict import judge, shipped
+        from billing_contract.verdict import Verdict
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing not in EXTRA_MODULES:
             raise
         raise ConfigError(
-            f"--proxy judges answers with the contract suite's checks ({missing} is missing): {_INSTALL}"
+            f"--proxy judges answers with the contract suite's checks ({missing} is missing): {INSTALL_EXTRA}"
         ) from None
-    shipped()
-    return judge
+    return Verdict(load_spec().copy_raw()).judge
 
 
 def open_recording(folder: Path | None) -> Recorder | None:

@@ -20,25 +20,14 @@ from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from billing_contract.excerpt import excerpt
+from billing_contract.media import media_type
 
 from .asgi import header_text, read_body, replay
 from .errors import InvalidJson, UnsupportedMediaType, ValidationFailed
 from .schemas import Check, compile_schema
 from .state import request_state
 
-__all__ = ["RequestValidation", "ResponseValidation", "media_type"]
-
-
-def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
-    """``type/subtype`` in lower case and the parameters (names in lower case, values unquoted)."""
-    if not content_type:
-        return "", {}
-    kind, *parameters = content_type.split(";")
-    found = {}
-    for parameter in parameters:
-        name, _, value = parameter.partition("=")
-        found[name.strip().lower()] = value.strip().strip('"')
-    return kind.strip().lower(), found
+__all__ = ["RequestValidation", "ResponseValidation"]
 
 
 class _Body:

@@ -87,9 +87,12 @@ def test_a_failure_is_one_short_block_whose_curl_runs_as_printed(
     assert answer.stdout.startswith("HTTP/1.1 500"), answer.stdout + answer.stderr
 
 
-def test_tracebacks_only_with_verbose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_test_names_its_violations_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*TARGET_OPTIONS, "--", "-q"], app=create_faulty_app("server_error")) == VIOLATIONS
+    out = capsys.readouterr().out
+    assert "POST /billing :: not_a_server_error (see contract violations; -v for where it was raised)" in out
     assert main([*TARGET_OPTIONS, "--", "-v"], app=create_faulty_app("server_error")) == VIOLATIONS
-    assert "Traceback" in capsys.readouterr().out
+    assert "raise Violation(found)" in capsys.readouterr().out
 
 
 def test_coverage_and_rules_not_run_in_every_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,7 +56,9 @@ def test_anniversary_date_is_a_date_and_seed_fields_are_kept(spec: ApiSpec) -> N
         assert properties["createdAt"] == {"type": "string"}
     billing = spec.schema("BillingResponse")["properties"]
     assert billing["stripeCustomerId"]["description"] == "Stripe customer ID."
-    assert billing["subscriptionStatus"]["enum"] == ["active", "canceled", "past_due", "paused"]
+    # nullable in the real API's document (its SDK: `SubscriptionStatusEnum | null`); OpenAPI 3.0 lists the null.
+    assert billing["subscriptionStatus"]["enum"] == ["active", "canceled", "past_due", "paused", None]
+    assert billing["subscriptionStatus"]["nullable"] is True
     assert billing["status"]["enum"] == ["verified", "unverified", "blocked"]
     assert billing["pendingDowngradeAccountType"]["enum"] == ["free"]
 

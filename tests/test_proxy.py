@@ -466,7 +466,7 @@ def test_the_cli_proxies_on_a_real_socket() -> None:
 
 
 def test_proxy_without_the_contract_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "contract_tests.verdict", raising=False)
+    monkeypatch.delitem(sys.modules, "billing_contract.verdict", raising=False)
     monkeypatch.setitem(sys.modules, "schemathesis", None)  # as if not installed
     with pytest.raises(ConfigError, match=r"schemathesis is missing\): pip install 'org-billing-mock\[contract\]'"):
         create_app(Settings(proxy="https://staging.example.com"))

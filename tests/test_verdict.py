@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from contract_tests.checks import session_problem
-from contract_tests.verdict import Verdict, Violation, judge
-from tests.faulty_app import create_faulty_app
+from billing_contract.checks import session_problem
+from billing_contract.verdict import Verdict, Violation
+from mock_server.spec import load_spec
+from tests.faulty_app import ORGANIZATIONS, create_faulty_app
+
+judge = Verdict(load_spec().copy_raw()).judge
 
 ALPHA = {"Authorization": "Bearer sk_live_alpha"}
 URLS = {"successUrl": "https://app.alpha.test/done", "cancelUrl": "https://app.alpha.test/back"}
@@ -108,15 +111,15 @@ def test_a_json_request_answered_with_an_undocumented_status_is_judged() -> None
 
 
 def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
-    assert judge("GET", "/elsewhere", {}, None, 500, [], b"", verdict=Verdict()) == []
+    assert judge("GET", "/elsewhere", {}, None, 500, [], b"") == []
 
 
 @pytest.mark.parametrize(
     ("body", "answer", "problem"),
     [
         (URLS, {"sessionId": "cs_1", "url": "https://pay"}, "no sessionId or url without a price"),
-        ({**URLS, "budgetPriceId": "p"}, {}, "sessionId and url, since budgetPriceId was given"),
-        ({**URLS, "budgetPriceId": "p"}, {"sessionId": "", "url": "https://pay"}, "sessionId and url"),
+        ({**URLS, "budgetPriceId": "p"}, {}, "sessionId and an absolute http(s) url, since budgetPriceId was given"),
+        ({**URLS, "budgetPriceId": "p"}, {"sessionId": "", "url": "https://pay"}, "sessionId and an absolute"),
         (URLS, {"stripeCustomerId": "cus_1"}, None),
         ({**URLS, "messagePriceId": "p"}, {"sessionId": "cs_1", "url": "https://pay"}, None),
     ],
@@ -124,3 +127,40 @@ def test_an_operation_the_document_does_not_give_is_not_judged() -> None:
 def test_the_session_rule(body: dict[str, Any], answer: dict[str, Any], problem: str | None) -> None:
     found = session_problem(body, answer)
     assert found == problem if problem is None else found is not None and found.startswith(problem)
+
+
+ORGANIZATION = ORGANIZATIONS["acct_alpha"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({**ORGANIZATION, "costCap": float("nan")}).encode(),  # Python's reader takes NaN
+        json.dumps({**ORGANIZATION, "messagesCap": float("inf")}).encode(),
+        b"\xef\xbb\xbf" + json.dumps(ORGANIZATION).encode(),  # a byte order mark
+        json.dumps({**ORGANIZATION, "name": "B\u00eata"}, ensure_ascii=False).encode("latin-1"),  # not UTF-8
+    ],
+)
+def test_json_that_rfc_8259_refuses_is_a_violation(body: bytes) -> None:
+    found = judge("GET", "/account/organization", {}, None, 200, [("content-type", "application/json")], body)
+    assert "strict_json" in {violation.check for violation in found}, found
+
+
+def test_utf8_beyond_ascii_with_a_charset_is_strict_json() -> None:
+    body = json.dumps({**ORGANIZATION, "name": "Bêta ✓"}, ensure_ascii=False).encode()
+    answer = [("content-type", "application/json; charset=utf-8")]
+    assert judge("GET", "/account/organization", {}, None, 200, answer, body) == []
+
+
+def test_a_null_subscription_status_is_no_violation() -> None:
+    body = json.dumps({**ORGANIZATION, "stripeCustomerId": "cust_1", "subscriptionStatus": None}).encode()
+    found = judge(
+        "POST",
+        "/billing",
+        {"content-type": "application/json"},
+        URLS,
+        200,
+        [("content-type", "application/json")],
+        body,
+    )
+    assert found == []

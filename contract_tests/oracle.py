@@ -1,0 +1,194 @@
+"""Every answer the suite receives, judged by the one oracle and recorded.
+
+The target's session hands this :class:`Oracle` each answer before any test sees it
+(:class:`~contract_tests.throttle.LimitedSession`): from the preflight, the probes, the
+rules, the state machines and Schemathesis's cases alike, for every credential. It
+runs :class:`billing_contract.verdict.Verdict` on it (status, media type, headers,
+schema and formats, error body, strict JSON, anniversaryDate, the session rule, no
+5xx, no trackingId twice), counts what each check judged, and records each violation
+as a failure block. A test goes on with its own property; the plugin fails it at its
+end when the oracle found something meanwhile (:attr:`Oracle.pending`).
+
+A request that got no complete answer (deadline, size cap, broken off) is a failure of
+its own, ``complete_answer``; the run stops there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from billing_contract.media import is_json, media_type
+from billing_contract.verdict import Verdict, Violation
+
+from .answer import Answer
+from .report import Finding, Recorder, request_digest
+from .report import Violation as Failed
+from .target import PreflightError, Target
+from .transport import IncompleteAnswer
+
+__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "expectation"]
+
+COMPLETE_ANSWER = "complete_answer"
+EXPECTATIONS = {
+    "not_a_server_error": "no 5xx answer",
+    "status_code_conformance": "a status the document gives this operation",
+    "content_type_conformance": "the content type the document gives this answer",
+    "response_headers_conformance": "the headers the document gives this answer",
+    "response_schema_conformance": "a body that matches the document's schema",
+    "negative_data_rejection": "a 4xx answer to a request the document does not allow",
+    "missing_required_header": "a 4xx answer to a request without a required header",
+    "unsupported_method": "405 to a method the document does not give this path",
+    "error_body_documented": "the documented error body: trackingId, error.code, error.message",
+    "strict_json": "JSON as RFC 8259 has it: UTF-8, no byte order mark, no NaN or Infinity",
+    "anniversary_date_is_a_date": "anniversaryDate a calendar date (YYYY-MM-DD)",
+    "session_exactly_with_a_price": "sessionId and url exactly when a price is given",
+    "tracking_id_unique": "a trackingId no earlier answer used",
+    "same_organization": "one organization for one account's credentials, all run long",
+    "same_stripe_customer": "one Stripe customer for one account, all run long (get or create)",
+    "tenant_isolation": "each account's own organization and Stripe customer",
+}
+
+
+def expectation(check: str, message: str) -> str:
+    """What the document wants, then the check's words for what went wrong."""
+    wanted = EXPECTATIONS.get(check)
+    return f"{wanted} ({message})" if wanted and message else wanted or message
+
+
+def _parsed(body: bytes | None, kind: str) -> Any:
+    if not body or not is_json(kind):
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+class Oracle:
+    """The run's judge of every answer: the verdict, the recorder, and the findings of the test running now."""
+
+    def __init__(self, target: Target, recorder: Recorder, verdict: Verdict, progress: Any = None) -> None:
+        self.target, self.recorder, self.verdict, self.progress = target, recorder, verdict, progress
+        self.pending: list[Finding] = []
+        self.preflight = False
+        self._allowed: set[str] = set()
+        self._paths = {path: f"{method} {path}" for method, path in verdict.operations}
+        # The account each credential names, and what the run has seen of it: one organization, one Stripe
+        # customer (get or create), never another account's.
+        self._accounts = {form.header: "account" for form in target.forms}
+        if target.other is not None:
+            self._accounts[target.other.header] = "other account"
+        self._seen: dict[tuple[str, str], Any] = {}
+
+    def operation(self, method: str, path: str) -> str:
+        """The operation an exchange belongs to; a method the path does not document counts under the path's own."""
+        if (method, path) in self.verdict.operations:
+            return f"{method} {path}"
+        return self._paths.get(path, f"{method} {path}")
+
+    def _answer(self, request: requests.PreparedRequest, response: requests.Response | None = None) -> Answer:
+        sent = request.headers.get("Authorization")
+        credentials = self.target.credentials(sent if isinstance(sent, str) else None)
+        if response is None:
+            return Answer.unanswered(request, credentials, self.target.secrets())
+        return Answer.of_requests(response, credentials, self.target.secrets())
+
+    def answered(self, request: requests.PreparedRequest, response: requests.Response) -> None:
+        method = str(request.method)
+        path = self.target.path(str(request.url))
+        operation = self.operation(method, path)
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        body = body if isinstance(body, bytes) else None
+        self.recorder.sent(operation, response.status_code, request_digest(method, str(request.url), body))
+        if self.progress is not None:
+            self.progress.tick(operation)
+        headers = {name.lower(): str(value) for name, value in request.headers.items()}
+        kind = media_type(headers.get("content-type"))[0]
+        judged: list[str] = []
+        violations = self.verdict.judge(
+            method,
+            path,
+            headers,
+            _parsed(body, kind),
+            response.status_code,
+            list(response.raw.headers.items()),
+            response.content,
+            body_sent=bool(body),
+            judged=judged.append,
+        )
+        failed = {violation.check for violation in violations}
+        self.recorder.ran(operation, *(check for check in judged if check not in failed))  # failed() counts the rest
+        violations = [violation for violation in violations if violation.check not in self._allowed]
+        account = self._accounts.get(headers.get("authorization", ""))
+        # Not in the preflight: credentials given for one account that name two is a usage error it reports itself.
+        if account is not None and not self.preflight and 200 <= response.status_code < 300:
+            violations += self._across_the_run(account, operation, response)
+        if not violations:
+            return
+        answer = self._answer(request, response)
+        for violation in violations:
+            finding = Finding(operation, violation.check, violation.message, answer.describe(expectation(*violation)))
+            self.recorder.failed(finding)
+            self.pending.append(finding)
+
+    def _across_the_run(self, account: str, operation: str, response: requests.Response) -> list[Violation]:
+        """What one account's answers must share across the whole run, whichever test sent them and with which
+        credential form: its organization, and once it has one its Stripe customer; never another account's."""
+        data = _parsed(response.content, "application/json")
+        if not isinstance(data, dict):
+            return []
+        found = []
+        fields = [("organizationId", "same_organization")]
+        if operation == "POST /billing":
+            fields.append(("stripeCustomerId", "same_stripe_customer"))
+        for field, check in fields:
+            value = data.get(field)
+            if not isinstance(value, str) or not value:
+                continue
+            first = self._seen.setdefault((account, field), value)
+            if value != first:
+                found.append(Violation(check, f"the {field} the {account} had earlier in the run, {first[:60]!r}"))
+                continue
+            others = [seen for (who, name), seen in self._seen.items() if name == field and who != account]
+            if value in others:
+                found.append(Violation("tenant_isolation", f"the {account}'s own {field}, not the other account's"))
+                continue
+            self.recorder.ran(operation, check)
+        return found
+
+    @contextlib.contextmanager
+    def allowing(self, check: str) -> Iterator[None]:
+        """Within: ``check`` does not hold answers the test provokes on purpose (the mock's own 502)."""
+        self._allowed.add(check)
+        try:
+            yield
+        finally:
+            self._allowed.discard(check)
+
+    def incomplete(self, request: requests.PreparedRequest, exc: IncompleteAnswer) -> BaseException:
+        """The failure of a request that got no complete answer; the exception every later request raises."""
+        method = str(request.method)
+        operation = self.operation(method, self.target.path(str(request.url)))
+        if self.preflight:
+            return PreflightError(f"{operation}: {exc.why}")
+        settings = self.target.settings
+        expected = (
+            f"a complete answer within {settings.timeout:g} s (--timeout) "
+            f"and {settings.max_answer_bytes} bytes (--max-answer-bytes)"
+        )
+        finding = Finding(operation, COMPLETE_ANSWER, exc.why, self._answer(request).describe(expected, exc.why))
+        self.recorder.failed(finding)
+        return Failed([finding])
+
+    def take(self) -> list[Finding]:
+        """The findings since the last call (the test that just ran), one per operation and check."""
+        found, self.pending = self.pending, []
+        unique: dict[tuple[str, str], Finding] = {}
+        for finding in found:
+            unique.setdefault((finding.operation, finding.check), finding)
+        return list(unique.values())
