@@ -54,8 +54,8 @@ lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check mock_server contract_tests billing_contract tests scripts benchmarks
 	$(BIN)/ruff format --check mock_server contract_tests billing_contract scripts benchmarks
 
-typecheck: $(STAMP) ## mypy on mock_server, contract_tests and billing_contract
-	$(BIN)/mypy mock_server contract_tests billing_contract
+typecheck: $(STAMP) ## mypy on mock_server, contract_tests, billing_contract and benchmarks/heldout
+	$(BIN)/mypy mock_server contract_tests billing_contract benchmarks/heldout
 
 check: lint typecheck ## lint and typecheck, no tests
 
@@ -138,3 +138,9 @@ fuzz: $(STAMP) ## hostile raw requests, Schemathesis, and a hostile deployment b
 
 soak: $(STAMP) ## 200,000 requests (100,000 checkout sessions) at one mock: its RSS must stay flat (minutes)
 	$(BIN)/python scripts/soak.py $(ARGS)
+
+# `make heldout`: the contract suite against benchmarks/heldout/app.py, a deployment written apart from the
+# suite, correct, with each of its faults and as each correct variant, under three seeds (minutes; not in make test).
+.PHONY: heldout
+heldout: $(STAMP) ## the contract suite on a held-out deployment: its faults caught, its variants passed (minutes)
+	$(BIN)/python -m benchmarks.heldout.measure $(ARGS)
