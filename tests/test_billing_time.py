@@ -170,6 +170,26 @@ def test_the_dashboard_moves_the_clock_a_day_a_month_and_to_the_next_anniversary
     assert client.get("/__mock__/clock").json()["now"] == f"{earliest}T00:00:00.000Z"
 
 
+def test_the_dashboard_shows_the_downgrade_applied_once_its_clock_passes_the_date(client: TestClient) -> None:
+    organization = client.get("/account/organization", headers=DOWNGRADE).json()
+    before = _billing(client, DOWNGRADE)
+    effective = before["pendingDowngradeEffectiveDate"]
+
+    def row() -> str:
+        page = client.get("/__mock__/", headers={"Accept": "text/html"}).text
+        start = page.index(f'<tr id="org-{organization["organizationId"]}">')
+        return page[start : page.index("</tr>", start)]
+
+    assert f"downgrade to free on {effective}" in row() and f"from {effective}:" in row()
+    moved = client.post("/__mock__/clock", content=f"to={effective}T00:00:00Z", headers=FORM, follow_redirects=False)
+    assert moved.status_code == 303
+    shown = row()
+    assert '<td data-label="Plan" class="plan wide">Free' in shown
+    assert "downgrade to" not in shown and f"from {effective}:" not in shown
+    caps = f"{before['pendingDowngradeMessagesCap']:,} · {before['pendingDowngradeCostCap']:,}"
+    assert caps in shown
+
+
 @pytest.mark.parametrize(
     ("fields", "says"),
     [
