@@ -27,8 +27,14 @@ from mock_server.recording import Recording
 from mock_server.recording_files import MARK
 from mock_server.settings import DEFAULT_FIXTURES
 
-ORGANIZATION = read_entries(DEFAULT_FIXTURES / "organizations.yaml")[0]["organization"]
-"""The shipped fixtures' first organization: what each one of the folder is made of."""
+ORGANIZATION = {
+    **read_entries(DEFAULT_FIXTURES / "organizations.yaml")[0]["organization"],
+    # As a deployment answers them: absolute dates, not the fixtures' dates relative to the clock.
+    "anniversaryDate": "2027-01-06",
+    "createdAt": "2025-12-17T00:00:00.000Z",
+    "updatedAt": "2026-06-17T00:00:00.000Z",
+}
+"""The shipped fixtures' first organization, as answered: what each one of the folder is made of."""
 
 
 def folder_of(count: int) -> Path:
