@@ -148,8 +148,9 @@ SCHEMA_RULES: tuple[Rule, ...] = (
 
 def property_changes(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[tuple[str, Finding]]:
     """Per field name: a field removed or added, made required or optional."""
-    before, after = _properties(old), _properties(new)
     old_required, new_required = _required(old), _required(new)
+    before = [*_properties(old), *sorted(old_required - set(_properties(old)))]  # required, yet not described
+    after = [*_properties(new), *sorted(new_required - set(_properties(new)))]
     for name in before:
         if name not in after:
             yield name, (side == RESPONSE, f"{side} field removed")

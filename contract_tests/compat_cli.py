@@ -3,11 +3,15 @@
 OLD and NEW are each a path, an http(s) URL (one bounded exchange) or ``git:REF:PATH`` (``git show``
 in the current directory's repository, within a timeout), read by the bounded YAML reader. Each
 difference (:func:`billing_contract.compat.compare`) is one line, ``BREAKING`` or ``ok``, with its
-JSONPath. Exit codes: 0 nothing breaks, 1 a breaking change, 2 usage or an unreadable document.
+JSONPath. Then the organizations of the mock's fixtures (``--fixtures DIR``, the shipped ones by
+default) and of a recording (``--record DIR``) are judged as the mock would answer them, against
+NEW (:mod:`.compat_fixtures`): each refused answer is a breaking line naming file, entry and field.
+Exit codes: 0 nothing breaks, 1 a breaking change, 2 usage or an unreadable document or folder.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -22,7 +26,9 @@ import yaml
 from billing_contract import bounded_yaml
 from billing_contract.commands import CommandParser
 from billing_contract.compat import Change, CompatError, compare
+from billing_contract.verdict import Verdict
 
+from .compat_fixtures import SHIPPED, FixturesUnreadable, check_folder
 from .document import MAX_DOCUMENT_BYTES, DocumentError, fetch
 from .options import redact_url
 
@@ -47,6 +53,14 @@ def _parser() -> CommandParser:
     )
     parser.add_argument("old", metavar="OLD", help="the document clients were built on")
     parser.add_argument("new", metavar="NEW", help="the changed document")
+    parser.add_argument(
+        "--fixtures",
+        metavar="DIR",
+        type=Path,
+        default=SHIPPED,
+        help="the mock's fixtures to check against NEW (default: the shipped fixtures folder)",
+    )
+    parser.add_argument("--record", metavar="DIR", type=Path, help="a folder mock-server --record wrote, checked too")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text lines (default) or JSON")
     return parser
 
@@ -114,6 +128,18 @@ def read_document(source: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str,
     return raw
 
 
+def _fixtures(new: dict[str, Any], folders: list[Path]) -> list[Change]:
+    """What each folder's organizations would answer that ``new`` refuses."""
+    if not folders:
+        return []
+    try:
+        verdict = Verdict(new, mock=True)
+    except Exception as exc:  # Schemathesis refuses a document the comparison could walk
+        raise Unreadable(f"NEW cannot be loaded to judge answers: {type(exc).__name__}: {str(exc)[:160]}") from None
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return [change for folder in folders for change in check_folder(folder, new, verdict, now)]
+
+
 def _line(change: Change) -> str:
     return f"{'BREAKING' if change.breaking else 'ok':<8}  {change.path}  {change.what}"
 
@@ -127,7 +153,8 @@ def main(argv: Sequence[str]) -> int:
     try:
         old, new = read_document(namespace.old), read_document(namespace.new)
         changes = compare(old, new)
-    except (Unreadable, CompatError) as exc:
+        changes += _fixtures(new, [folder for folder in (namespace.fixtures, namespace.record) if folder is not None])
+    except (Unreadable, CompatError, FixturesUnreadable) as exc:
         print(f"contract-tests compat: {exc}", file=sys.stderr)
         return ERROR
     breaking = sum(change.breaking for change in changes)

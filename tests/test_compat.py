@@ -248,6 +248,12 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool, str]] = {
         True,
         "new required request field",
     ),
+    "request field required, not described": (
+        _on("request", OBJECT),
+        _on("request", _set("required", ["id", "n"], OBJECT)),
+        True,
+        "new required request",
+    ),
     "new optional request field": (
         _on("request", OBJECT),
         _on("request", _set("properties n", {"type": "string"}, OBJECT)),
@@ -546,3 +552,122 @@ def test_bad_input_exits_2_with_one_line(
 def test_a_document_that_is_not_openapi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compat", _write(tmp_path / "a.yaml", {"paths": {}}), str(ROOT / "openapi.yaml")]) == 2
     assert "is not an OpenAPI 3 document" in capsys.readouterr().err
+
+
+# the fixtures and a recording, against NEW
+
+
+def _project(edit: Any) -> dict[str, Any]:
+    """The project's document, changed by ``edit`` (given its components' schemas)."""
+    raw = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    edit(raw["components"]["schemas"])
+    return raw
+
+
+def _organizations(folder: Path, *organizations: dict[str, Any]) -> Path:
+    folder.mkdir(exist_ok=True)
+    entries = [
+        {
+            "label": f"o{index}",
+            "apiKey": f"sk_test_{index}",
+            "clientId": f"c{index}",
+            "clientSecret": "s",
+            "organization": o,
+        }
+        for index, o in enumerate(organizations)
+    ]
+    (folder / "organizations.yaml").write_text("# Recorded by mock-server --record\n" + yaml.safe_dump(entries))
+    return folder
+
+
+FREE = {
+    "organizationId": "org_1",
+    "organizationType": "free",
+    "creator": "a@example.com",
+    "name": "A",
+    "messagesCap": 1,
+    "costCap": 0,
+    "anniversaryDate": "start+P11D",
+    "allowOverage": False,
+    "createdAt": "start-P1Y",
+    "updatedAt": "start",
+}
+
+
+def test_a_field_made_required_that_the_fixtures_lack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Organization now requires region: every shipped organization breaks GET; the change itself is ok."""
+    monkeypatch.chdir(ROOT)
+    new = _project(lambda schemas: schemas["Organization"]["required"].append("region"))
+    assert main(["compat", str(ROOT / "openapi.yaml"), _write(tmp_path / "new.yaml", new)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        'ok        $.paths["/account/organization"].get.responses["200"].content["application/json"]'
+        ".schema.properties.region  new required response field"
+    )
+    shipped = len(yaml.safe_load((ROOT / "fixtures" / "organizations.yaml").read_text()))
+    broken = [line for line in lines if line.startswith("BREAKING  ")]
+    assert len(broken) == shipped
+    assert broken[0].startswith("BREAKING  fixtures/organizations.yaml[0].organization  entry 0 (free): ")
+    assert (
+        'GET /account/organization would answer: Response violates schema: "region" is a required property' in broken[0]
+    )
+
+
+def test_an_enum_narrowed_names_the_entry_and_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = _project(lambda schemas: schemas["BillingResponse"]["properties"]["status"].update(enum=["verified"]))
+    argv = [
+        "compat",
+        str(ROOT / "openapi.yaml"),
+        _write(tmp_path / "new.yaml", new),
+        "--fixtures",
+        str(ROOT / "fixtures"),
+    ]
+    assert main(argv) == 1
+    broken = [line for line in capsys.readouterr().out.splitlines() if ".organization" in line]
+    assert broken and all(".organization.status  entry " in line for line in broken)
+    assert all("POST /billing would answer" in line and '"verified"' in line for line in broken)
+    assert not any("(paid)" in line for line in broken)  # paid is verified
+
+
+def test_a_fixtures_folder_and_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Dates relative to the clock's start are made absolute first; a recording is judged the same way."""
+    spec = str(ROOT / "openapi.yaml")
+    fixtures = _organizations(tmp_path / "fixtures", FREE)
+    recorded = _organizations(tmp_path / "recorded", FREE, {**FREE, "messagesCap": "many", "organizationId": "org_2"})
+    assert main(["compat", spec, spec, "--fixtures", str(fixtures)]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["compat", spec, spec, "--fixtures", str(fixtures), "--record", str(recorded)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2  # entry 1, on both operations
+    assert all(
+        line.startswith(f"BREAKING  {recorded}/organizations.yaml[1].organization.messagesCap  entry 1 (o1)")
+        for line in lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "organizations.yaml does not exist"),
+        ("{a: 1}", "must hold a list of entries"),
+        ("- [", "is not valid YAML"),
+    ],
+)
+def test_a_folder_that_cannot_be_read_exits_2(
+    content: str | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if content is not None:
+        (tmp_path / "organizations.yaml").write_text(content)
+    spec = str(ROOT / "openapi.yaml")
+    assert main(["compat", spec, spec, "--record", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_broken_entry_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _organizations(tmp_path, {**FREE, "anniversaryDate": "start+soon"})
+    spec = str(ROOT / "openapi.yaml")
+    assert main(["compat", spec, spec, "--fixtures", str(folder)]) == 1
+    assert "[0].organization  entry 0 (o0): 'start+soon' is not start" in capsys.readouterr().out
