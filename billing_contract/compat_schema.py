@@ -50,29 +50,24 @@ def _shown(values: Any) -> str:
     return ", ".join(json.dumps(value) for value in values)
 
 
-def type_changed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Finding]:
-    before, after = old.get("type"), new.get("type")
-    if before == after:
-        return
-    if before is None:
-        yield side == REQUEST, f"type {after} now required"
-    elif after is None:
-        yield side == RESPONSE, f"type {before} no longer promised"
-    else:
-        widened = (before, after) == (("integer", "number") if side == REQUEST else ("number", "integer"))
-        yield not widened, f"type changed from {before} to {after}"
+def _widened(before: Any, after: Any, side: str) -> bool:
+    """integer -> number takes more in a request; number -> integer sends less in an answer."""
+    return (before, after) == (("integer", "number") if side == REQUEST else ("number", "integer"))
 
 
-def format_changed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Finding]:
-    before, after = old.get("format"), new.get("format")
-    if before == after:
-        return
-    if before is None:
-        yield side == REQUEST, f"format {after} added"
-    elif after is None:
-        yield side == RESPONSE, f"format {before} removed"
-    else:
-        yield True, f"format changed from {before} to {after}"
+def type_format_or_pattern_changed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Finding]:
+    """A type, format or pattern added narrows what a request may be; removed, widens what an answer may be;
+    changed, both (but a type widened on its side)."""
+    for name in ("type", "format", "pattern"):
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        if before is None:
+            yield side == REQUEST, f"{name} {after} added"
+        elif after is None:
+            yield side == RESPONSE, f"{name} {before} removed"
+        else:
+            yield not (name == "type" and _widened(before, after, side)), f"{name} changed from {before} to {after}"
 
 
 def nullable_changed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Finding]:
@@ -116,18 +111,6 @@ def bounds_changed(old: dict[str, Any], new: dict[str, Any], side: str) -> Itera
             yield narrowed == (side == REQUEST), what
 
 
-def pattern_changed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Finding]:
-    before, after = old.get("pattern"), new.get("pattern")
-    if before == after:
-        return
-    if before is None:
-        yield side == REQUEST, f"pattern {after} added"
-    elif after is None:
-        yield side == RESPONSE, f"pattern {before} removed"
-    else:
-        yield True, f"pattern changed from {before} to {after}"
-
-
 def closed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Finding]:
     """A request object that took other fields and no longer does."""
     if side == REQUEST and old.get("additionalProperties", True) is not False:
@@ -136,12 +119,10 @@ def closed(old: dict[str, Any], new: dict[str, Any], side: str) -> Iterator[Find
 
 
 SCHEMA_RULES: tuple[Rule, ...] = (
-    type_changed,
-    format_changed,
+    type_format_or_pattern_changed,
     nullable_changed,
     enum_changed,
     bounds_changed,
-    pattern_changed,
     closed,
 )
 

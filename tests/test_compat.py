@@ -110,6 +110,14 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool, str]] = {
         "type",
     ),
     "response type changed": (_on("response", OBJECT), _on("response", _with(OBJECT, type="integer")), True, "type"),
+    "request type added": (_on("request", _with(OBJECT, type=None)), _on("request", OBJECT), True, "type string added"),
+    "response type removed": (
+        _on("response", OBJECT),
+        _on("response", _with(OBJECT, type=None)),
+        True,
+        "type string removed",
+    ),
+    "response type added": (_on("response", _with(OBJECT, type=None)), _on("response", OBJECT), False, "added"),
     "request format added": (_on("request", OBJECT), _on("request", _with(OBJECT, format="date")), True, "format"),
     "response format added": (_on("response", OBJECT), _on("response", _with(OBJECT, format="date")), False, "format"),
     "request format removed": (
