@@ -147,7 +147,14 @@ def _effective(walk: Walk, which: int, operation: dict[str, Any]) -> list[dict[s
     """The security requirements of ``operation`` (its own, else the document's): a list of alternatives."""
     found = operation.get("security", walk.documents[which].get("security", []))
     alternatives = found if isinstance(found, list) else []
-    return [{k: sorted(v or []) for k, v in a.items()} for a in alternatives if isinstance(a, dict)]
+    return [
+        {
+            str(name): sorted(str(scope) for scope in scopes) if isinstance(scopes, list) else []
+            for name, scopes in a.items()
+        }
+        for a in alternatives
+        if isinstance(a, dict)
+    ]
 
 
 def _accepts(alternative: dict[str, list[str]], client: dict[str, list[str]]) -> bool:

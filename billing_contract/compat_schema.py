@@ -47,7 +47,7 @@ def child(path: str, key: object) -> str:
 
 
 def _shown(values: Any) -> str:
-    return ", ".join(json.dumps(value) for value in values)
+    return ", ".join(json.dumps(value, default=str) for value in values)
 
 
 def _widened(before: Any, after: Any, side: str) -> bool:

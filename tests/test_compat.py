@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import functools
 import http.server
 import json
@@ -679,3 +680,20 @@ def test_a_broken_entry_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[s
     spec = str(ROOT / "openapi.yaml")
     assert main(["compat", spec, spec, "--fixtures", str(folder)]) == 1
     assert "[0].organization  entry 0 (o0): 'start+soon' is not start" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("keys", "value"),
+    [
+        ("security", [{"bearerAuth": 5}]),
+        (f"{OP} security", [{"bearerAuth": [{}, 1]}]),
+        (f"{OK_200} content application/json schema", {"enum": [datetime.date(2026, 1, 1)]}),
+        (f"{OP} parameters", [5, {"in": "query"}, {"name": 3}]),
+        (f"{OP} responses", ["200"]),
+        ("paths /things", [1]),
+        ("components", None),
+    ],
+)
+def test_a_document_of_odd_shapes_is_compared_without_a_crash(keys: str, value: Any) -> None:
+    changed = _set(keys, value)
+    assert isinstance(compare(_document(), changed), list) and isinstance(compare(changed, _document()), list)
