@@ -47,7 +47,8 @@ def _parser() -> CommandParser:
     parser = CommandParser(
         prog="contract-tests compat",
         description="Every difference between two versions of the OpenAPI document, classed as breaking or not "
-        "for existing clients (oasdiff's rules as the reference).",
+        "for existing clients (oasdiff's rules as the reference); then what the mock would answer from its "
+        "fixtures and from a recording, judged against NEW.",
         epilog="OLD and NEW: a path, an http(s) URL, or git:REF:PATH (git show, from the current directory's "
         "repository). Exit codes: 0 nothing breaks, 1 a breaking change, 2 usage or unreadable input.",
     )
