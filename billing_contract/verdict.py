@@ -154,12 +154,14 @@ class Verdict:
         *,
         body_sent: bool | None = None,
         judged: Callable[[str], None] | None = None,
+        failures: list[Failure] | None = None,
     ) -> list[Violation]:
         """The violations of one exchange; [] for an operation the document does not give.
 
         ``request_headers`` with lower-case names; ``request_body`` parsed (None: none, or not JSON);
         ``body_sent``: whether the request had a body (default: ``request_body`` is not None);
-        ``judged``: told the name of each check that judged the answer.
+        ``judged``: told the name of each check that judged the answer; ``failures``: given Schemathesis's
+        failures too (a schema violation's ``instance_path`` names the field).
         """
         found = self.operations.get((method.upper(), path))
         if found is None:
@@ -182,6 +184,8 @@ class Verdict:
         def failed(name: str, collected: set[Failure], failure: Failure) -> None:
             collected.add(failure)
             seen.append(Violation(name, _message(failure)))
+            if failures is not None:
+                failures.append(failure)
 
         checks = self.checks if judged is None else [_counted(check, judged) for check in self.checks]
         run_checks(case=case, response=response, ctx=context, checks=checks, on_failure=failed)

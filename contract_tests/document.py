@@ -21,7 +21,7 @@ from billing_contract.document import METHODS, MOCK_ONLY_BODIES, Document
 from .options import redact_url
 from .transport import Exchanger, IncompleteAnswer, Unreachable
 
-__all__ = ["DEFAULT_SPEC", "METHODS", "MOCK_ONLY_BODIES", "DocumentError", "Document", "active", "load"]
+__all__ = ["DEFAULT_SPEC", "METHODS", "MOCK_ONLY_BODIES", "DocumentError", "Document", "active", "fetch", "load"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 # In a checkout, the openapi.yaml beside the package; installed, the copy the wheel carries as package data
@@ -37,7 +37,7 @@ class DocumentError(RuntimeError):
 
 def _read(source: str, timeout: float, max_bytes: int) -> str:
     if source.startswith(("http://", "https://")):
-        return _fetch(source, timeout, max_bytes)
+        return fetch(source, timeout, max_bytes)
     try:
         path = Path(source)
         if path.stat().st_size > max_bytes:
@@ -50,27 +50,27 @@ def _read(source: str, timeout: float, max_bytes: int) -> str:
         raise DocumentError(f"--spec {source} is not UTF-8") from None
 
 
-def _fetch(url: str, timeout: float, max_bytes: int) -> str:
+def fetch(url: str, timeout: float, max_bytes: int, what: str = "--spec") -> str:
     """The document at ``url``: one bounded exchange (connect and the whole answer within ``timeout``, at most
-    ``max_bytes``); every message names the URL without its secrets."""
+    ``max_bytes``); every message names it (``what``) and the URL without its secrets."""
     shown = redact_url(url)
     exchanger = Exchanger(timeout=timeout, max_bytes=max_bytes)
     try:
         answer = exchanger.exchange("GET", url, [("Accept", "application/yaml, application/json, */*")], None)
     except IncompleteAnswer as exc:
-        raise DocumentError(f"cannot fetch --spec {shown}: {exc.why}") from None
+        raise DocumentError(f"cannot fetch {what} {shown}: {exc.why}") from None
     except Unreachable as exc:
-        raise DocumentError(f"cannot fetch --spec {shown}: {exc}") from None
+        raise DocumentError(f"cannot fetch {what} {shown}: {exc}") from None
     except Exception as exc:  # an unusable URL: httpx's own refusal
-        raise DocumentError(f"cannot fetch --spec {shown}: {type(exc).__name__}") from None
+        raise DocumentError(f"cannot fetch {what} {shown}: {type(exc).__name__}") from None
     finally:
         exchanger.close()
     if answer.status != 200:
-        raise DocumentError(f"--spec {shown} answered {answer.status}")
+        raise DocumentError(f"{what} {shown} answered {answer.status}")
     try:
         return answer.content.decode("utf-8")
     except UnicodeDecodeError:
-        raise DocumentError(f"--spec {shown} is not UTF-8") from None
+        raise DocumentError(f"{what} {shown} is not UTF-8") from None
 
 
 def load(source: str | None, *, timeout: float = 10.0, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:

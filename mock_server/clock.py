@@ -8,18 +8,18 @@ offset does, so a run repeats to the byte.
 
 Durations are ISO 8601 (``P30D``, ``P1M``, ``PT36H``, ``P1Y2M3DT4H5M6S``); months
 and years are calendar months, clamped to the month's end (31 January plus
-``P1M`` is 28 or 29 February).
+``P1M`` is 28 or 29 February): :mod:`billing_contract.fixture_dates`, which the
+contract suite reads fixtures with too.
 """
 
 from __future__ import annotations
 
-import calendar
-import dataclasses
 import datetime as dt
 import functools
-import re
 import time
 from typing import Protocol
+
+from billing_contract.fixture_dates import Duration, add_months, format_timestamp, parse_duration
 
 __all__ = [
     "Clock",
@@ -32,17 +32,8 @@ __all__ = [
     "parse_instant",
 ]
 
-_DURATION = re.compile(
-    r"P(?!$)(?:(?P<years>\d{1,4})Y)?(?:(?P<months>\d{1,6})M)?(?:(?P<weeks>\d{1,6})W)?(?:(?P<days>\d{1,7})D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d{1,8})H)?(?:(?P<minutes>\d{1,9})M)?(?:(?P<seconds>\d{1,10})S)?)?"
-)
 LATEST = dt.datetime(9999, 12, 31, tzinfo=dt.UTC) - dt.timedelta(days=400)
 """The clock never moves past this (a year's margin for the dates billing time computes from it)."""
-
-
-def format_timestamp(moment: dt.datetime) -> str:
-    """ISO 8601 in UTC with milliseconds, as the API writes ``createdAt``."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (f"{moment.microsecond // 1000:03d}Z")
 
 
 @functools.lru_cache(maxsize=4)
@@ -54,51 +45,6 @@ def iso_timestamp(epoch: float) -> str:
     """``epoch`` (seconds, wall clock) as :func:`format_timestamp` writes it, cheaply."""
     second = int(epoch)
     return f"{_second(second)}.{int((epoch - second) * 1000):03d}Z"
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved ``months`` calendar months on (back when negative), clamped to the month's end."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    if not 1 <= year <= 9999:
-        raise OverflowError("date out of range")
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-@dataclasses.dataclass(frozen=True)
-class Duration:
-    """An ISO 8601 duration: calendar months, then an exact span."""
-
-    months: int = 0
-    span: dt.timedelta = dt.timedelta()
-
-    def after(self, moment: dt.datetime) -> dt.datetime:
-        """``moment`` plus this duration (months first, clamped to the month's end)."""
-        if self.months:
-            moment = dt.datetime.combine(add_months(moment.date(), self.months), moment.timetz())
-        return moment + self.span
-
-    def before(self, moment: dt.datetime) -> dt.datetime:
-        """``moment`` minus this duration."""
-        if self.months:
-            moment = dt.datetime.combine(add_months(moment.date(), -self.months), moment.timetz())
-        return moment - self.span
-
-
-def parse_duration(text: str) -> Duration | None:
-    """``P30D``, ``P1M``, ``PT36H``...; None for anything else (no fractions, no negative parts)."""
-    found = _DURATION.fullmatch(text) if isinstance(text, str) and len(text) <= 64 else None
-    if found is None:
-        return None
-    parts = {name: int(value) for name, value in found.groupdict().items() if value}
-    span = dt.timedelta(
-        weeks=parts.get("weeks", 0),
-        days=parts.get("days", 0),
-        hours=parts.get("hours", 0),
-        minutes=parts.get("minutes", 0),
-        seconds=parts.get("seconds", 0),
-    )
-    return Duration(parts.get("years", 0) * 12 + parts.get("months", 0), span)
 
 
 def parse_instant(text: str) -> dt.datetime | None:

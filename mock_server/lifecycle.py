@@ -21,10 +21,16 @@ turn ``canceled``, usage does not reset (the mock meters none), a trial does not
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
-from .clock import add_months, format_timestamp, parse_duration
+from billing_contract.fixture_dates import (
+    DATE_FIELDS,
+    TIMESTAMP_FIELDS,
+    add_months,
+    format_timestamp,
+    relative,
+    resolve_dates,
+)
 
 __all__ = ["CAP_FIELDS", "DATE_FIELDS", "PENDING", "TIMESTAMP_FIELDS", "as_of", "relative", "resets", "resolve_dates"]
 
@@ -93,38 +99,3 @@ def as_of(organization: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         if latest > str(changed.get("updatedAt", "")):
             changed["updatedAt"] = latest
     return changed
-
-
-DATE_FIELDS = ("anniversaryDate", "pendingDowngradeEffectiveDate")
-TIMESTAMP_FIELDS = ("createdAt", "updatedAt")
-_RELATIVE = re.compile(r"start(?:(?P<sign>[+-])(?P<duration>P[0-9YMWDTHS]{1,40}))?")
-
-
-def relative(value: Any, start: dt.datetime) -> dt.datetime | None:
-    """The moment a fixture's ``start``, ``start+P12D`` or ``start-P1Y2M`` names, or None for any other value.
-
-    Raises :class:`ValueError` for ``start...`` that is not a duration this reads.
-    """
-    if not isinstance(value, str) or not value.startswith("start"):
-        return None
-    found = _RELATIVE.fullmatch(value)
-    duration = parse_duration(found["duration"]) if found and found["duration"] else None
-    if found is None or (found["duration"] and duration is None):
-        raise ValueError(f"{value[:60]!r} is not start, start+DURATION or start-DURATION (ISO 8601, such as P30D)")
-    if duration is None:
-        return start
-    return duration.after(start) if found["sign"] == "+" else duration.before(start)
-
-
-def resolve_dates(organization: dict[str, Any], start: dt.datetime) -> dict[str, Any]:
-    """``organization`` with its dates given relative to the clock's start made absolute (a new dict when one is)."""
-    found = {}
-    for fields, write in (
-        (DATE_FIELDS, lambda moment: moment.date().isoformat()),
-        (TIMESTAMP_FIELDS, format_timestamp),
-    ):
-        for field in fields:
-            moment = relative(organization.get(field), start)
-            if moment is not None:
-                found[field] = write(moment)
-    return {**organization, **found} if found else organization
