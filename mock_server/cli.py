@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from collections.abc import Iterable, Sequence
@@ -125,6 +126,9 @@ def _banner(settings: Settings, port: int, tenants: Iterable[Tenant], state: str
     if settings.proxy:  # the deployment's credentials, not the demo keys
         strict = "; --proxy-strict: a violation is a 502" if settings.proxy_strict else ""
         recorded = [f"  Recording 2xx answers in {settings.record}"] if settings.record else []
+        saved = f", written to {settings.drift_report} at shutdown" if settings.drift_report else ""
+        failing = "; --fail-on-drift: exit 1 if an answer violated it" if settings.fail_on_drift else ""
+        recorded.append(f"  Drift report: {base}/__mock__/drift{saved}{failing}")
         lines += [
             f"  Proxying to {settings.proxy}: GET /account/organization and POST /billing, with the caller's",
             f"  credentials; answers judged against the contract (X-Contract-Violation{strict})",
@@ -169,6 +173,9 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
         server_header=False,
         timeout_graceful_shutdown=3,
     )
+    # uvicorn stops gracefully on SIGTERM, then raises it again once its own handlers are gone: with this one
+    # in place, that ends nothing, and SIGTERM is as normal a stop as Ctrl-C (exit 0, not 143).
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         uvicorn.Server(config).run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
     except KeyboardInterrupt:
@@ -183,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import gc
 
     from .app import create_app
+    from .drift import verdict_at_exit
     from .logs import configure_logging
 
     configure_logging(settings.log_format)
@@ -216,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.workers == 1:
         print(banner, flush=True)
         _serve(app, settings, sock)
+        if verdict_at_exit(app.services):  # --fail-on-drift, and an answer violated the contract
+            print("org-billing-mock stopped: the deployment's answers violated the contract.", flush=True)
+            return 1
     else:
 
         def work(worker_sock: socket.socket) -> None:
