@@ -148,6 +148,12 @@ def _banner(settings: Settings, port: int, tenants: Iterable[Tenant], state: str
     return "\n".join(lines)
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: a normal stop (exit 0, not 143). uvicorn stops gracefully on either, then raises it
+    again once its own handlers are gone; this one turns that into the KeyboardInterrupt a stop ends with."""
+    raise KeyboardInterrupt
+
+
 def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
     """Serve ``app`` on ``sock`` until Ctrl-C or SIGTERM, then close its state."""
     import uvicorn
@@ -173,9 +179,7 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
         server_header=False,
         timeout_graceful_shutdown=3,
     )
-    # uvicorn stops gracefully on SIGTERM, then raises it again once its own handlers are gone: with this one
-    # in place, that ends nothing, and SIGTERM is as normal a stop as Ctrl-C (exit 0, not 143).
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         uvicorn.Server(config).run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
     except KeyboardInterrupt:
@@ -222,8 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.collect()
     gc.freeze()
     if settings.workers == 1:
-        print(banner, flush=True)
-        _serve(app, settings, sock)
+        signal.signal(signal.SIGTERM, _interrupted)  # from here on, not only once uvicorn runs
+        try:
+            print(banner, flush=True)
+            _serve(app, settings, sock)
+        except KeyboardInterrupt:  # before uvicorn ran
+            app.services.store.close()
         if verdict_at_exit(app.services):  # --fail-on-drift, and an answer violated the contract
             print("org-billing-mock stopped: the deployment's answers violated the contract.", flush=True)
             return 1

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from mock_server import ConfigError, Settings, create_app
-from tests.test_proxy import ALPHA, MOCK, SHOWN_BY_ONE_ANSWER, URLS, proxied
+from tests.faulty_app import create_faulty_app
+from tests.servers import read_banner, run_mock
+from tests.test_proxy import ALPHA, MOCK, SHOWN_BY_ONE_ANSWER, URLS, proxied, serving
 
 pytestmark = pytest.mark.socket
+FAIL_ON_DRIFT = {"MOCK_SERVER_FAIL_ON_DRIFT": "true"}  # the flag's variable
 
 
 def operation(report: dict[str, Any], name: str) -> dict[str, Any]:
@@ -97,3 +103,65 @@ def test_without_a_proxy_the_drift_routes_say_so(method: str, path: str) -> None
 def test_drift_settings_need_one_proxying_process(settings: dict[str, Any], error: str) -> None:
     with pytest.raises(ConfigError, match=error):
         Settings(**settings)
+
+
+def stopped(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> tuple[str, str]:
+    process.send_signal(how)
+    return process.communicate(timeout=20)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_fail_on_drift_exits_1_on_a_faulty_deployment_and_writes_the_report(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    saved = tmp_path / "drift.json"
+    with serving(create_faulty_app("wrong_type")) as upstream:
+        process = run_mock("--port", "0", "--proxy", upstream, "--fail-on-drift", "--drift-report", str(saved))
+        try:
+            banner, base = read_banner(process)
+            assert httpx.get(base + "/account/organization", headers=ALPHA, timeout=10).status_code == 200
+        finally:
+            out, err = stopped(process, how)
+    assert f"{base}/__mock__/drift, written to {saved} at shutdown; --fail-on-drift" in banner
+    assert process.returncode == 1, err
+    assert "GET /account/organization: response_schema_conformance x1" in out
+    assert "Traceback" not in err
+    report = json.loads(saved.read_text())
+    (group,) = report["operations"][0]["violations"]
+    assert (group["check"], group["count"]) == ("response_schema_conformance", 1)
+
+
+def test_a_correct_deployment_exits_0_and_sigterm_is_a_normal_stop(tmp_path: Path) -> None:
+    saved = tmp_path / "drift.md"
+    with serving(create_faulty_app()) as upstream:
+        process = run_mock("--port", "0", "--proxy", upstream, "--drift-report", str(saved), env=FAIL_ON_DRIFT)
+        try:
+            _, base = read_banner(process)
+            assert httpx.get(base + "/account/organization", headers=ALPHA, timeout=10).status_code == 200
+        finally:
+            out, err = stopped(process)
+    assert process.returncode == 0, err
+    assert "drift: 1 answers; 0 violations of the contract" in out
+    assert "org-billing-mock stopped." in out
+    assert "## GET /account/organization" in saved.read_text()
+
+
+def test_sigterm_stops_the_mock_with_0() -> None:
+    process = run_mock("--port", "0")
+    try:
+        read_banner(process)
+    finally:
+        stopped(process)
+    assert process.returncode == 0, "not 143: a stop, not a death by signal"
+
+
+@pytest.mark.parametrize("name", ["drift.txt", "drift"])
+def test_a_report_file_of_another_format_is_refused_in_one_line(name: str) -> None:
+    process = run_mock("--port", "0", "--proxy", "http://127.0.0.1:9", "--drift-report", name)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 2
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .endswith(f"--drift-report: '{name}' must end in .json or .md (the report's format)")
+    )
