@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="mock-server",
         description="A stateful mock of the organization & billing API. "
         "A flag wins over its environment variable, which wins over the default.",
+        epilog="mock-server drift-patch REPORT [--spec FILE] [--output FILE]: a drift report (--drift-report) "
+        "as a diff that adds to the document what the deployment does and it does not say.",
     )
     for setting in SETTINGS:
         shown = f"{setting.help} (default: {setting.shown_default}; env {setting.env})".replace("%", "%%")
@@ -189,6 +191,11 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["drift-patch"]:
+        from .drift_command import main as drift_patch
+
+        return drift_patch(given[1:])
     settings = parse_args(argv)
 
     import gc
