@@ -1,5 +1,7 @@
 """``mock-server drift-patch REPORT [--spec FILE] [--output FILE]``: a saved drift report as a change to the document.
 
+``REPORT``: ``--drift-report FILE.json`` of ``mock-server --proxy``, or ``contract-tests --report
+FILE`` (its ``undocumented`` warnings).
 Prints (or writes to ``--output``) the unified diff :func:`billing_contract.drift_patch.drift_patch`
 makes of the document (``--spec``, by default the one the mock serves): the undocumented
 fields, enum values, statuses, media types and headers added, nothing removed. Apply it with
@@ -34,7 +36,9 @@ def _parser() -> CommandParser:
         description="The undocumented facts of a drift report (--drift-report FILE.json) as a unified diff "
         "of the document that adds them.",
     )
-    parser.add_argument("report", type=Path, metavar="REPORT", help="a drift report in JSON")
+    parser.add_argument(
+        "report", type=Path, metavar="REPORT", help="a drift report in JSON, or the JSON report of contract-tests"
+    )
     parser.add_argument("--spec", type=Path, help="the document to patch (default: the one the mock serves)")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the diff here (default: stdout)")
     return parser
@@ -50,6 +54,10 @@ def main(argv: Sequence[str]) -> int:
         parser.error(f"there is no report {str(args.report)[:200]!r}")
     except (YamlRefused, orjson.JSONDecodeError) as error:
         parser.error(f"the report {str(args.report)[:200]!r} cannot be read: {str(error)[:200]}")
+    if isinstance(report, dict) and isinstance(report.get("undocumented"), list) and "target" in report:
+        # contract-tests --report FILE: its undocumented facts, each naming its operation
+        facts = report["undocumented"]
+        report = {"version": REPORT_VERSION, "operations": [{"operation": "", "undocumented": facts}]}
     if not isinstance(report, dict) or report.get("version") != REPORT_VERSION:
         parser.error(f"{str(args.report)[:200]!r} is not a drift report (mock-server --drift-report FILE.json)")
     try:
