@@ -15,11 +15,13 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from billing_contract.drift import Drift
 from billing_contract.drift_report import summary, write_report
 
+from . import browser
+from .asgi import DASHBOARD
 from .errors import NoDriftReport, ProxyModeOnly
 from .logs import log_failure
 from .services import Services
@@ -55,6 +57,8 @@ async def save_drift(request: Request, services: Services) -> Response:
     if path is None:
         raise NoDriftReport()
     await asyncio.to_thread(write_report, path, report)
+    if browser.is_form(request):  # the dashboard's button
+        return RedirectResponse(DASHBOARD + "#drift", status_code=303)
     return JSONResponse({"file": str(path), "exchanges": report["exchanges"], "violations": report["violations"]})
 
 

@@ -165,3 +165,22 @@ def test_a_report_file_of_another_format_is_refused_in_one_line(name: str) -> No
         .splitlines()[-1]
         .endswith(f"--drift-report: '{name}' must end in .json or .md (the report's format)")
     )
+
+
+def test_the_dashboard_lists_the_drift_worst_first(tmp_path: Path) -> None:
+    with proxied("unknown_enum", variant="extra_fields", drift_report=tmp_path / "drift.json") as client:
+        client.get("/account/organization", headers=ALPHA)
+        client.get("/account/organization", headers=ALPHA)
+        client.post("/billing", headers=ALPHA, json={**URLS, "messagePriceId": "plan_msgs_10k"})
+        page = client.get("/__mock__/").text
+        form = {"Content-Type": "application/x-www-form-urlencoded"}  # the button's, with no field
+        saved = client.post("/__mock__/drift/save", headers=form, content=b"", follow_redirects=False)
+    drift = page[page.index('id="drift"') : page.index('id="requests-title"')]
+    assert "2 answers" not in drift and "3 answers, 3 violations of the contract" in drift
+    rows = [row.split("</tr>")[0] for row in drift.split("<tr>")[1:]]
+    checks = [row for row in rows if "status-error" in row]
+    assert "GET /account/organization" in checks[0] and '"num">2<' in checks[0], "the worst first"
+    assert any("field $.region (string) in 200" in row for row in rows)
+    assert any("enum value &#34;enterprise&#34; of $.organizationType" in row for row in rows)
+    assert saved.status_code == 303 and saved.headers["location"] == "/__mock__/#drift"
+    assert json.loads((tmp_path / "drift.json").read_text())["exchanges"] == 3
