@@ -111,7 +111,7 @@ def create_app(
         organization_fields=spec.response_fields("accountGetOrganization"),
         upstream=Upstream(settings, load_judge()) if settings.proxy else None,
         recording=recording if recording is not None else open_recording(settings.record),
-        drift=Drift(spec.copy_raw()) if settings.proxy else None,
+        drift=Drift(spec.copy_raw()) if settings.proxy and settings.workers == 1 else None,
     )
     services.sandboxes = Sandboxes(store, ttl=settings.sandbox_ttl, most=settings.max_sandboxes)
     if settings.watch:

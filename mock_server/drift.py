@@ -3,7 +3,8 @@ does not say (:mod:`billing_contract.drift`).
 
 ``GET /__mock__/drift`` answers the report as JSON, ``DELETE`` clears it and ``POST
 /__mock__/drift/save`` writes ``--drift-report FILE`` now; without ``--proxy`` each answers
-``409 proxy_mode_only``. At shutdown :func:`save_at_shutdown` writes the file, and
+``409 proxy_mode_only``, and with ``--workers`` above 1 (each process would see a part of the
+traffic) ``409 drift_needs_one_process``. At shutdown :func:`save_at_shutdown` writes the file, and
 ``--fail-on-drift`` makes the process exit 1 when an answer violated the contract
 (:func:`verdict_at_exit`).
 """
@@ -22,7 +23,7 @@ from billing_contract.drift_report import summary, write_report
 
 from . import browser
 from .asgi import DASHBOARD
-from .errors import NoDriftReport, ProxyModeOnly
+from .errors import DriftNeedsOneProcess, NoDriftReport, ProxyModeOnly
 from .logs import log_failure
 from .services import Services
 
@@ -32,6 +33,8 @@ logger = logging.getLogger("mock_server")
 
 
 def _drift(services: Services) -> Drift:
+    if services.drift is None and services.settings.proxy:
+        raise DriftNeedsOneProcess()
     if services.drift is None:
         raise ProxyModeOnly(
             "The drift report describes a deployment's answers; this mock answers itself (start it with --proxy URL)."

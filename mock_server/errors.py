@@ -205,6 +205,13 @@ class ProxyModeOnly(ApiError):
     fix = "Start the mock with --proxy URL to see what the deployment does that the document does not say."
 
 
+class DriftNeedsOneProcess(ApiError):
+    status_code = 409
+    code = "drift_needs_one_process"
+    default_message = "With --workers above 1, each process sees a part of the traffic: no drift report is kept."
+    fix = "Start the proxy with one worker (the default) to keep the drift report."
+
+
 class NoDriftReport(ApiError):
     status_code = 409
     code = "no_drift_report"

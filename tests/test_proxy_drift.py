@@ -89,6 +89,14 @@ def test_without_a_proxy_the_drift_routes_say_so(method: str, path: str) -> None
     assert answer.json()["error"]["code"] == "proxy_mode_only"
 
 
+def test_with_several_workers_no_process_keeps_a_partial_report(tmp_path: Path) -> None:
+    settings = Settings(proxy="http://127.0.0.1:9", workers=2, state=f"sqlite:///{tmp_path / 'state.db'}")
+    with TestClient(create_app(settings), base_url=MOCK) as client:
+        answer = client.get("/__mock__/drift")
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "drift_needs_one_process"
+
+
 @pytest.mark.parametrize(
     ("settings", "error"),
     [
