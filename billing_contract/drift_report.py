@@ -44,7 +44,7 @@ def fact_text(fact: dict[str, Any]) -> str:
 def summary(report: dict[str, Any], limit: int = 10) -> str:
     """What was seen in a few lines: the totals, then the worst groups."""
     lines = [
-        f"drift: {report['exchanges']} answers; {report['violations']} violations of the contract; "
+        f"drift: {_count(report['exchanges'], 'answer')}; {_count(report['violations'], 'violation')} of the contract; "
         f"{report['undocumented']} undocumented facts"
         + (f"; {report['omitted']} more not kept" if report["omitted"] else "")
     ]
@@ -58,6 +58,10 @@ def summary(report: dict[str, Any], limit: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}{'' if number == 1 else 's'}"
+
+
 def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -66,12 +70,12 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Drift report",
         "",
-        f"From {report['since']} to {report['until']}: {report['exchanges']} answers, "
+        f"From {report['since']} to {report['until']}: {_count(report['exchanges'], 'answer')}, "
         f"{report['violations']} of them violating the contract, {report['undocumented']} undocumented facts"
         + (f", {report['omitted']} more groups not kept." if report["omitted"] else "."),
     ]
     for operation in report["operations"]:
-        lines += ["", f"## {operation['operation']}", "", f"{operation['exchanges']} answers."]
+        lines += ["", f"## {operation['operation']}", "", f"{_count(operation['exchanges'], 'answer')}."]
         if operation["violations"]:
             lines += ["", "| check | count | first seen | last seen | message |", "| --- | ---: | --- | --- | --- |"]
             for group in operation["violations"]:

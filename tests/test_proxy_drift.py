@@ -149,7 +149,7 @@ def test_a_correct_deployment_exits_0_and_sigterm_is_a_normal_stop(tmp_path: Pat
         finally:
             out, err = stopped(process)
     assert process.returncode == 0, err
-    assert "drift: 1 answers; 0 violations of the contract" in out
+    assert "drift: 1 answer; 0 violations of the contract" in out
     assert "org-billing-mock stopped." in out
     assert "## GET /account/organization" in saved.read_text()
 
