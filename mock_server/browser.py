@@ -176,7 +176,7 @@ def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
     ]
     violations.sort(key=lambda group: -group["count"])
     facts.sort(key=lambda fact: -fact["count"])
-    return {**report, "groups": violations[:SHOWN_DRIFT], "facts": facts[:SHOWN_DRIFT]}
+    return {**report, "rows": violations[:SHOWN_DRIFT] + facts[:SHOWN_DRIFT]}
 
 
 @browser_errors(back_url=DASHBOARD)
