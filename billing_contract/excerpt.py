@@ -2,12 +2,13 @@
 
 :func:`excerpt` quotes any value in a few dozen characters without turning the whole of it
 into text first (``str()`` of a 60 KiB string copies it all; of a list nested 1,000 deep it
-raises ``RecursionError``). :func:`clip` cuts a message that may already hold input.
+raises ``RecursionError``). :func:`clip` cuts a message that may already hold input;
+:func:`redact` takes a caller's secrets out of it.
 """
 
 from __future__ import annotations
 
-__all__ = ["clip", "excerpt"]
+__all__ = ["clip", "excerpt", "redact"]
 
 _BITS_PER_DIGIT = 3.3219280948873626  # log2(10)
 
@@ -35,3 +36,10 @@ def excerpt(value: object, limit: int = 40) -> str:
     if isinstance(value, dict):
         return f"a mapping of {len(value):,} key{'' if len(value) == 1 else 's'}"
     return f"a value of type {type(value).__name__}"
+
+
+def redact(text: str, hidden: tuple[str, ...]) -> str:
+    """``text`` with each of ``hidden`` (secrets, longest first) replaced by ``[redacted]``."""
+    for secret in sorted(hidden, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text

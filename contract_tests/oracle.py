@@ -6,8 +6,10 @@ rules, the state machines and Schemathesis's cases alike, for every credential. 
 runs :class:`billing_contract.verdict.Verdict` on it (status, media type, headers,
 schema and formats, error body, strict JSON, anniversaryDate, the session rule, no
 5xx, no trackingId twice), counts what each check judged, and records each violation
-as a failure block. A test goes on with its own property; the plugin fails it at its
-end when the oracle found something meanwhile (:attr:`Oracle.pending`).
+as a failure block; against a deployment, it also notes what the answer carries that the
+document does not name (:class:`billing_contract.drift.Drift`), reported as warnings. A
+test goes on with its own property; the plugin fails it at its end when the oracle found
+something meanwhile (:attr:`Oracle.pending`).
 
 A request that got no complete answer (deadline, size cap, broken off) is a failure of
 its own, ``complete_answer``; the run stops there.
@@ -22,6 +24,7 @@ from typing import Any
 
 import requests
 
+from billing_contract.drift import Drift
 from billing_contract.media import is_json, media_type
 from billing_contract.verdict import Verdict, Violation
 
@@ -72,8 +75,11 @@ def _parsed(body: bytes | None, kind: str) -> Any:
 class Oracle:
     """The run's judge of every answer: the verdict, the recorder, and the findings of the test running now."""
 
-    def __init__(self, target: Target, recorder: Recorder, verdict: Verdict, progress: Any = None) -> None:
+    def __init__(
+        self, target: Target, recorder: Recorder, verdict: Verdict, progress: Any = None, drift: Drift | None = None
+    ) -> None:
         self.target, self.recorder, self.verdict, self.progress = target, recorder, verdict, progress
+        self.drift = drift
         self.pending: list[Finding] = []
         self.preflight = False
         self._allowed: set[str] = set()
@@ -121,6 +127,10 @@ class Oracle:
             body_sent=bool(body),
             judged=judged.append,
         )
+        if self.drift is not None:
+            headers_seen = [(name.lower(), str(value)) for name, value in response.raw.headers.items()]
+            hidden = self.target.secrets()
+            self.drift.observe(method, path, response.status_code, headers_seen, response.content, [], hidden=hidden)
         failed = {violation.check for violation in violations}
         self.recorder.ran(operation, *(check for check in judged if check not in failed))  # failed() counts the rest
         violations = [violation for violation in violations if violation.check not in self._allowed]

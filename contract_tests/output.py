@@ -11,10 +11,20 @@ from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 from schemathesis.core.failures import FailureGroup
 
+from billing_contract.drift_report import fact_text
+
 from .checks import check_name
 from .report import Recorder, Violation
 
-__all__ = ["coverage_lines", "failure_lines", "shorten", "summary_lines", "write_json", "write_junit"]
+__all__ = [
+    "coverage_lines",
+    "failure_lines",
+    "shorten",
+    "summary_lines",
+    "undocumented_lines",
+    "write_json",
+    "write_junit",
+]
 
 
 def _statuses(recorder: Recorder, name: str) -> tuple[str, str]:
@@ -58,10 +68,23 @@ def coverage_lines(recorder: Recorder) -> list[str]:
     return lines
 
 
+def undocumented_lines(recorder: Recorder) -> list[str]:
+    """What the target's answers carried that the document does not name: one line each, and what to do."""
+    lines = [f"{fact['operation']}: {fact_text(fact)} x{fact['count']}" for fact in recorder.to_dict()["undocumented"]]
+    return [
+        *lines,
+        "The document does not name these; the contract allows them. To add them to it: "
+        "mock-server drift-patch REPORT.json (the --report file) prints the change.",
+    ]
+
+
 def write_junit(recorder: Recorder, path: Path, *, seed: int) -> None:
     suite = ET.Element("testsuite", name="contract-tests")
     properties = ET.SubElement(suite, "properties")
     ET.SubElement(properties, "property", name="seed", value=str(seed))
+    for fact in recorder.to_dict()["undocumented"]:
+        said = f"{fact_text(fact)} x{fact['count']}"
+        ET.SubElement(properties, "property", name=f"undocumented {fact['operation']}", value=said)
     tests = failures = skipped = 0
     for name, entry in sorted(recorder.operations.items()):
         documented, other = _statuses(recorder, name)

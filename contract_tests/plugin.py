@@ -15,6 +15,7 @@ import hypothesis
 import pytest
 from schemathesis.generation import derive_operation_seed
 
+from billing_contract.drift import Drift
 from billing_contract.verdict import Verdict
 
 from . import document, output
@@ -139,15 +140,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[TARGET_KEY] = target
     recorder = config.stash[RECORDER_KEY] = Recorder()
     try:
-        active = document.active(
-            document.Document(document.load(settings.spec, timeout=settings.timeout), mock=target.is_mock)
-        )
+        raw = document.load(settings.spec, timeout=settings.timeout)
+        active = document.active(document.Document(raw, mock=target.is_mock))
     except document.DocumentError as exc:
         target.close()
         pytest.exit(f"contract-tests: {exc}", returncode=2)
     recorder.documented = active.statuses()
     verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
-    oracle = config.stash[ORACLE_KEY] = Oracle(target, recorder, verdict, Progress(config, recorder))
+    drift = None if target.is_mock else Drift(raw)  # the mock is the document: what else it says is its own
+    oracle = config.stash[ORACLE_KEY] = Oracle(target, recorder, verdict, Progress(config, recorder), drift)
     target.session.observer = oracle
     oracle.preflight = True
     try:
@@ -232,6 +233,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if target is not None:
         recorder.throttled(target.session.throttle.to_dict())
+    oracle = config.stash.get(ORACLE_KEY, None)
+    if oracle is not None and oracle.drift is not None:
+        recorder.observed(oracle.drift.report())
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["contract"] = recorder.to_dict()
@@ -273,6 +277,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("contract coverage")
     for line in output.coverage_lines(recorder):
         terminalreporter.write_line(line)
+    if recorder.undocumented:
+        terminalreporter.section("undocumented (warnings, not failures)")
+        for line in output.undocumented_lines(recorder):
+            terminalreporter.write_line(line)
     terminalreporter.section("contract summary")
     for line in output.summary_lines(recorder):
         terminalreporter.write_line(line)

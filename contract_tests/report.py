@@ -1,4 +1,5 @@
-"""What a run saw: per operation, cases sent, statuses, answers each check judged, failures, checks not run.
+"""What a run saw: per operation, cases sent, statuses, answers each check judged, failures, checks not run,
+and what the answers carried that the document does not name (warnings, not failures).
 
 Written as blocks and tables on the terminal, a JUnit XML file whose test names say
 the operation and the check, and a JSON report.
@@ -51,6 +52,8 @@ class _Operation:
 
 
 FINGERPRINT_MODULUS = 2**128
+_FACT_KEY = ("operation", "kind", "status", "where", "path", "name", "value", "mediaType")
+_FACT_TIMES = ("firstSeen", "lastSeen")
 
 
 def request_digest(method: str, url: str, body: bytes | str | None) -> int:
@@ -67,6 +70,8 @@ class Recorder:
         self.tracking_ids: set[str] = set()
         self.throttling: dict[str, Any] = {"answers": 0, "waited_seconds": 0.0, "final_rps": None, "gave_up": None}
         self.stopped: str | None = None  # the run's budget was spent: what ran
+        # What the target's answers carried that the document does not name (billing_contract.drift): warnings
+        self.undocumented: dict[str, dict[str, Any]] = {}
 
     def _operation(self, operation: str) -> _Operation:
         return self.operations.setdefault(operation, _Operation())
@@ -102,6 +107,22 @@ class Recorder:
         mine["final_rps"] = min(rates) if rates else None
         mine["gave_up"] = mine["gave_up"] or data["gave_up"]
 
+    def observed(self, drift: dict[str, Any]) -> None:
+        """The undocumented facts of a drift report (:meth:`billing_contract.drift.Drift.report`), added up."""
+        for operation in drift["operations"]:
+            for fact in operation["undocumented"]:
+                self._undocumented({**fact, "operation": operation["operation"]})
+
+    def _undocumented(self, fact: dict[str, Any]) -> None:
+        key = "|".join(str(fact.get(name, "")) for name in _FACT_KEY)
+        known = self.undocumented.get(key)
+        if known is None:
+            self.undocumented[key] = {name: value for name, value in fact.items() if name not in _FACT_TIMES}
+            return
+        known["count"] += fact["count"]
+        if "types" in known:
+            known["types"] = sorted({*known["types"], *fact["types"]})
+
     # -- coverage and workers (which send their recorders to the controller as plain data)
 
     def coverage(self, name: str) -> dict[str, int]:
@@ -135,6 +156,7 @@ class Recorder:
             "failures": [dataclasses.asdict(finding) for finding in self.findings.values()],
             "throttling": self.throttling,
             "stopped": self.stopped,
+            "undocumented": sorted(self.undocumented.values(), key=lambda fact: (fact["operation"], -fact["count"])),
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -150,3 +172,5 @@ class Recorder:
             self.skipped(why, check)
         self.throttled(data["throttling"])
         self.stopped = self.stopped or data.get("stopped")
+        for fact in data.get("undocumented", []):
+            self._undocumented(fact)

@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from billing_contract.excerpt import excerpt
 
-from . import browser, controls
+from . import browser, controls, drift
 from .asgi import send_error
 from .errors import AdminForbidden, ApiError, CrossSiteRefused, MethodNotAllowed, NotFound, ValidationFailed
 from .numbers import parse_int
@@ -102,6 +102,9 @@ def routes(services: Services) -> list[Route]:
         route("/__mock__/sandboxes", controls.list_sandboxes, name="sandboxes"),
         route("/__mock__/sandboxes", controls.create_sandbox, "POST", name="create_sandbox"),
         route("/__mock__/sandboxes/{name}", controls.drop_sandbox, "DELETE", name="drop_sandbox"),
+        route("/__mock__/drift", drift.drift),
+        route("/__mock__/drift", drift.clear_drift, "DELETE"),
+        route("/__mock__/drift/save", drift.save_drift, "POST"),
         route("/__mock__/static/style.css", browser.stylesheet, name="stylesheet"),
         route("/__mock__/checkout/{session_id}", browser.hosted_checkout, "GET", "POST", name="checkout"),
     ]

@@ -12,6 +12,8 @@ from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
+from billing_contract.drift import Drift
+
 from .admin import AdminApp
 from .api import make_resolver
 from .asgi import Cors, MockServer, dispatch
@@ -109,6 +111,7 @@ def create_app(
         organization_fields=spec.response_fields("accountGetOrganization"),
         upstream=Upstream(settings, load_judge()) if settings.proxy else None,
         recording=recording if recording is not None else open_recording(settings.record),
+        drift=Drift(spec.copy_raw()) if settings.proxy and settings.workers == 1 else None,
     )
     services.sandboxes = Sandboxes(store, ttl=settings.sandbox_ttl, most=settings.max_sandboxes)
     if settings.watch:

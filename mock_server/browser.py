@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from billing_contract.drift_report import fact_text
 from billing_contract.excerpt import excerpt
 
 from . import checkout
@@ -46,6 +47,7 @@ SHOWN_ORGANIZATIONS = 100
 SHOWN_SESSIONS = 50
 SHOWN_REQUESTS = 50
 SHOWN_SANDBOXES = 50
+SHOWN_DRIFT = 50  # violation groups, and undocumented facts, listed on the dashboard
 CLOCK_MOVES = (
     ("+1 day", "advance", "P1D"),
     ("+1 month", "advance", "P1M"),
@@ -160,6 +162,23 @@ def sticky_statuses(services: Services) -> list[int]:
     return sorted(status for status in set.intersection(*documented) if status >= 400)
 
 
+def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
+    """The drift report as the dashboard lists it: violations, then undocumented facts, the worst first."""
+    violations = [
+        {"operation": operation["operation"], **group}
+        for operation in report["operations"]
+        for group in operation["violations"]
+    ]
+    facts = [
+        {"operation": operation["operation"], "text": fact_text(fact), **fact}
+        for operation in report["operations"]
+        for fact in operation["undocumented"]
+    ]
+    violations.sort(key=lambda group: -group["count"])
+    facts.sort(key=lambda fact: -fact["count"])
+    return {**report, "rows": violations[:SHOWN_DRIFT] + facts[:SHOWN_DRIFT]}
+
+
 @browser_errors(back_url=DASHBOARD)
 async def dashboard(request: Request, services: Services) -> Response:
     """The organizations, sessions and requests; with ``--proxy``, where it forwards and the requests judged."""
@@ -188,6 +207,8 @@ async def dashboard(request: Request, services: Services) -> Response:
             record=settings.record,
             forwarded=len(forwarded),
             broken=sum(1 for entry in forwarded if entry["violations"]),
+            drift=drift_rows(services.drift.report()) if services.drift is not None else None,
+            drift_report=settings.drift_report,
             **seen,
         )
     sticky = await sandbox.stickies()

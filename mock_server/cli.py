@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="mock-server",
         description="A stateful mock of the organization & billing API. "
         "A flag wins over its environment variable, which wins over the default.",
+        epilog="mock-server drift-patch REPORT [--spec FILE] [--output FILE]: a drift report (--drift-report) "
+        "as a diff that adds to the document what the deployment does and it does not say.",
     )
     for setting in SETTINGS:
         shown = f"{setting.help} (default: {setting.shown_default}; env {setting.env})".replace("%", "%%")
@@ -125,6 +128,9 @@ def _banner(settings: Settings, port: int, tenants: Iterable[Tenant], state: str
     if settings.proxy:  # the deployment's credentials, not the demo keys
         strict = "; --proxy-strict: a violation is a 502" if settings.proxy_strict else ""
         recorded = [f"  Recording 2xx answers in {settings.record}"] if settings.record else []
+        saved = f", written to {settings.drift_report} at shutdown" if settings.drift_report else ""
+        failing = "; --fail-on-drift: exit 1 if an answer violated it" if settings.fail_on_drift else ""
+        recorded.append(f"  Drift report: {base}/__mock__/drift{saved}{failing}")
         lines += [
             f"  Proxying to {settings.proxy}: GET /account/organization and POST /billing, with the caller's",
             f"  credentials; answers judged against the contract (X-Contract-Violation{strict})",
@@ -142,6 +148,12 @@ def _banner(settings: Settings, port: int, tenants: Iterable[Tenant], state: str
     if settings.host.strip("[]") in ("0.0.0.0", "::") and not settings.allowed_hosts:  # noqa: S104
         lines.insert(1, "  Served by IP address; for a host name, add it with --allowed-hosts NAME[,NAME...]")
     return "\n".join(lines)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: a normal stop (exit 0, not 143). uvicorn stops gracefully on either, then raises it
+    again once its own handlers are gone; this one turns that into the KeyboardInterrupt a stop ends with."""
+    raise KeyboardInterrupt
 
 
 def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
@@ -169,6 +181,7 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
         server_header=False,
         timeout_graceful_shutdown=3,
     )
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         uvicorn.Server(config).run(sockets=[sock])  # not asyncio.run(server.serve()): that ignores the loop setting
     except KeyboardInterrupt:
@@ -178,11 +191,17 @@ def _serve(app: MockServer, settings: Settings, sock: socket.socket) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["drift-patch"]:
+        from .drift_command import main as drift_patch
+
+        return drift_patch(given[1:])
     settings = parse_args(argv)
 
     import gc
 
     from .app import create_app
+    from .drift import verdict_at_exit
     from .logs import configure_logging
 
     configure_logging(settings.log_format)
@@ -214,8 +233,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.collect()
     gc.freeze()
     if settings.workers == 1:
-        print(banner, flush=True)
-        _serve(app, settings, sock)
+        signal.signal(signal.SIGTERM, _interrupted)  # from here on, not only once uvicorn runs
+        try:
+            print(banner, flush=True)
+            _serve(app, settings, sock)
+        except KeyboardInterrupt:  # before uvicorn ran
+            app.services.store.close()
+        if verdict_at_exit(app.services):  # --fail-on-drift, and an answer violated the contract
+            print("org-billing-mock stopped: the deployment's answers violated the contract.", flush=True)
+            return 1
     else:
 
         def work(worker_sock: socket.socket) -> None:

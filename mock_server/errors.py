@@ -198,6 +198,27 @@ class UnavailableInProxyMode(ApiError):
     fix = "Start the mock without --proxy to use it; with --proxy, the deployment's own data decides its answers."
 
 
+class ProxyModeOnly(ApiError):
+    status_code = 409
+    code = "proxy_mode_only"
+    default_message = "This /__mock__/ route reports on a deployment's answers, and only --proxy forwards to one."
+    fix = "Start the mock with --proxy URL to see what the deployment does that the document does not say."
+
+
+class DriftNeedsOneProcess(ApiError):
+    status_code = 409
+    code = "drift_needs_one_process"
+    default_message = "With --workers above 1, each process sees a part of the traffic: no drift report is kept."
+    fix = "Start the proxy with one worker (the default) to keep the drift report."
+
+
+class NoDriftReport(ApiError):
+    status_code = 409
+    code = "no_drift_report"
+    default_message = "There is no file to save the drift report to."
+    fix = "Start the mock with --drift-report FILE (.json or .md), or read the report with GET /__mock__/drift."
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"

@@ -9,7 +9,8 @@ the mock answers CORS) and body, decoded, come back, judged by the contract suit
 (``billing_contract.verdict``, the suite's oracle) when the body is within ``--proxy-max-judged-bytes``. A
 violation adds ``X-Contract-Violation: check, check`` and goes into the request state,
 hence the request log, with the caller's credential redacted; with ``--proxy-strict`` it
-becomes a 502. A deployment that cannot be reached, fails TLS, does not answer in
+becomes a 502. Every judged exchange goes into the drift report (``services.drift``,
+:mod:`billing_contract.drift`). A deployment that cannot be reached, fails TLS, does not answer in
 ``--proxy-timeout`` seconds, or answers what cannot be passed on gives a 502 naming it as
 the ``provider``.
 """
@@ -27,7 +28,10 @@ from connexion.operations import AbstractOperation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
+from billing_contract.excerpt import redact
+
 from .asgi import read_body
+from .drift import save_at_shutdown
 from .errors import ContractViolation
 from .logs import log_failure
 from .services import Services
@@ -83,13 +87,6 @@ def _holds(text: str, hidden: tuple[str, ...]) -> bool:
     return any(secret in text for secret in hidden)
 
 
-def _redact(text: str, hidden: tuple[str, ...]) -> str:
-    """``text`` with each of ``hidden`` (the caller's secrets, longest first) replaced by ``[redacted]``."""
-    for secret in sorted(hidden, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
-    return text
-
-
 def _parsed(raw: bytes) -> Any:
     try:
         return orjson.loads(raw) if raw else None
@@ -118,8 +115,10 @@ class _Forward:
             if name == b"x-tracking-id" and _TRACKING_ID.fullmatch(value) and not _holds(value.decode(), hidden):
                 state.tracking_id = value.decode("ascii")
         request_body = _parsed(body)
-        violations = self._judged(texts, request_body, bool(body), status, headers, content, state.tracking_id, hidden)
+        returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+        violations = self._judged(texts, request_body, bool(body), status, returned, content, state.tracking_id, hidden)
         state.violations = [{"check": check, "message": message} for check, message in violations]
+        self._observe(status, returned, content, violations, request_body, hidden, state.tracking_id)
         if violations and self.upstream.strict:
             said = "; ".join(f"{check} ({message})" for check, message in violations)
             raise ContractViolation(f"The deployment's {status} answer breaks the contract: {said}"[:1000])
@@ -153,7 +152,7 @@ class _Forward:
         request_body: Any,
         body_sent: bool,
         status: int,
-        headers: list[tuple[bytes, bytes]],
+        returned: list[tuple[str, str]],
         content: bytes,
         tracking_id: str,
         hidden: tuple[str, ...],
@@ -162,7 +161,6 @@ class _Forward:
         an answer too large to judge; none, logged, when the verdict itself fails."""
         if len(content) > self.upstream.max_judged:  # the verdict's time and memory grow faster than the body
             return [(NOT_JUDGED, self.upstream.too_large_to_judge(len(content)))]
-        returned = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
         try:
             found = self.upstream.judge(
                 self.method, self.path, texts, request_body, status, returned, content, body_sent=body_sent
@@ -171,7 +169,30 @@ class _Forward:
             said = "the answer to %s %s could not be judged, trackingId=%s"
             log_failure(logger, said, self.method, self.path, tracking_id, error=error)
             return []
-        return [(violation.check, _redact(violation.message, hidden)) for violation in found]
+        return [(violation.check, redact(violation.message, hidden)) for violation in found]
+
+    def _observe(
+        self,
+        status: int,
+        returned: list[tuple[str, str]],
+        content: bytes,
+        violations: list[tuple[str, str]],
+        request_body: Any,
+        hidden: tuple[str, ...],
+        tracking_id: str,
+    ) -> None:
+        """The exchange into the drift report (an answer too large to judge: its body unread)."""
+        drift = self.services.drift
+        if drift is None:
+            return
+        body = content if len(content) <= self.upstream.max_judged else None
+        try:
+            drift.observe(
+                self.method, self.path, status, returned, body, violations, request_body=request_body, hidden=hidden
+            )
+        except Exception as error:  # a bug in the report must not cost the caller the deployment's answer
+            said = "the answer to %s %s could not be added to the drift report, trackingId=%s"
+            log_failure(logger, said, self.method, self.path, tracking_id, error=error)
 
     def _record(self, authorization: str | None, request_body: Any, status: int, data: Any) -> None:
         """The answer into ``--record DIR``; a recording that fails is logged, the caller still gets the answer."""
@@ -196,8 +217,8 @@ class _API(RoutedAPI[Any]):
 
 
 class Proxy(RoutedMiddleware[_API]):
-    """Each operation of the document forwarded to the deployment; at shutdown the client closed and the
-    recording written."""
+    """Each operation of the document forwarded to the deployment; at shutdown the client closed, the drift
+    report and the recording written."""
 
     api_cls = _API
 
@@ -219,6 +240,7 @@ class Proxy(RoutedMiddleware[_API]):
         async def closing(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
                 await self.upstream.close()
+                await save_at_shutdown(self.services)
                 if self.services.recording is not None:
                     await asyncio.to_thread(self.services.recording.close)
             await send(message)

@@ -14,6 +14,8 @@ from .stores import DEFAULT, REQUEST_LOG_SIZE
 from .stripe_stub import StripeClient
 
 if TYPE_CHECKING:
+    from billing_contract.drift import Drift
+
     from .sandboxes import Sandboxes
     from .upstream import Upstream
     from .watch import FixtureWatch
@@ -45,6 +47,8 @@ class Services:
     """``--proxy``: the deployment the API's operations are forwarded to (mock_server.upstream)."""
     recording: Recorder | None = None
     """``--record DIR``: where the proxy's 2xx answers are written as fixtures."""
+    drift: Drift | None = None
+    """``--proxy``: what the deployment's answers did that the document does not say (GET /__mock__/drift)."""
     sandboxes: Sandboxes = dataclasses.field(init=False)
     """The named sandboxes (set by the app factory)."""
     watch: FixtureWatch | None = None

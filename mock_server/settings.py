@@ -193,6 +193,15 @@ def _optional_path(name: str, raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _drift_report(name: str, raw: str) -> Path | None:
+    path = _optional_path(name, raw)
+    if path is not None and path.suffix.lower() not in (".json", ".md"):
+        raise ConfigError(f"{name}: {raw[:200]!r} must end in .json or .md (the report's format)")
+    if path is not None and not path.parent.is_dir():
+        raise ConfigError(f"{name}: the folder {str(path.parent)[:200]!r} of the report does not exist")
+    return path
+
+
 def _ca_file(name: str, raw: str) -> Path | None:
     """A file of PEM certificates that Python's ssl module reads."""
     if not raw:
@@ -478,6 +487,25 @@ class Settings:
             metavar="DIR",
         ),
     )
+    drift_report: Path | None = field(
+        default=None,
+        metadata=_row(
+            _drift_report,
+            "with --proxy: write the drift report (what the deployment did that the document does not say) "
+            "to this .json or .md file at shutdown and on POST /__mock__/drift/save",
+            shown="none",
+            metavar="FILE",
+        ),
+    )
+    fail_on_drift: bool = field(
+        default=False,
+        metadata=_row(
+            _switch,
+            "with --proxy: at shutdown (SIGTERM or Ctrl-C too), print the drift summary and exit 1 "
+            "if an answer violated the contract",
+            shown="off",
+        ),
+    )
     max_fixture_bytes: int = field(
         default=MAX_FIXTURE_BYTES,
         metadata=_row(
@@ -491,7 +519,7 @@ class Settings:
 
     def __post_init__(self, sources: Mapping[str, str] | None) -> None:
         object.__setattr__(self, "_sources", dict(sources or {}))
-        for name in ("proxy_strict", "proxy_ca_file", "record"):
+        for name in ("proxy_strict", "proxy_ca_file", "record", "drift_report", "fail_on_drift"):
             if getattr(self, name) and self.proxy is None:
                 raise ConfigError(
                     f"{self.named(name)} needs --proxy URL (or MOCK_SERVER_PROXY): it acts on a deployment's answers"
@@ -501,6 +529,12 @@ class Settings:
                 f"{self.named('record')} with {self.given('workers')}: one process writes a recording; "
                 "record with one worker, then serve the folder with as many as you like"
             )
+        for name in ("drift_report", "fail_on_drift"):
+            if getattr(self, name) and self.workers > 1:
+                raise ConfigError(
+                    f"{self.named(name)} with {self.given('workers')}: the drift report lives in one process; "
+                    "proxy with one worker"
+                )
         if self.workers > 1 and self.state == "memory":
             raise ConfigError(
                 f"{self.given('workers')} needs a shared --state, sqlite:///PATH or "
