@@ -29,11 +29,13 @@ __all__ = [
     "pytest_addoption",
     "pytest_cmdline_main",
     "pytest_configure",
+    "pytest_collection",
     "pytest_collection_modifyitems",
     "pytest_exception_interact",
     "pytest_report_header",
     "pytest_runtest_call",
     "pytest_runtest_makereport",
+    "pytest_runtestloop",
     "pytest_sessionstart",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
@@ -53,6 +55,7 @@ ORACLE_KEY = pytest.StashKey[Oracle]()
 ACCOUNTS_KEY = pytest.StashKey[dict[str, str]]()
 RAN_KEY = pytest.StashKey[list[str]]()
 PREFLIGHT_KEY = pytest.StashKey[str]()  # the preflight failed on answers that break the contract
+STOP_KEY = pytest.StashKey[str]()  # the run cannot start (app, document, preflight): the one line that says why
 # Tests that need no luck run first, each answer of theirs judged: a fault they show is caught under any seed.
 ORDER = ("test_probes.py", "test_rules.py", "test_mock_only.py", "test_properties.py", "test_operations.py")
 WRITE_OPERATION = "POST /billing"
@@ -132,7 +135,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         try:
             app = load_app(spec)
         except PreflightError as exc:
-            pytest.exit(f"contract-tests: {exc}", returncode=2)
+            _stop(session, str(exc))
+            return
         mock = spec == DEFAULT_APP
     workerinput = getattr(config, "workerinput", None)
     target = Target(settings, app, mock=mock, share=workerinput["workercount"] if workerinput else 1)
@@ -144,7 +148,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
     except document.DocumentError as exc:
         target.close()
-        pytest.exit(f"contract-tests: {exc}", returncode=2)
+        _stop(session, str(exc))
+        return
     recorder.documented = active.statuses()
     verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
     oracle = config.stash[ORACLE_KEY] = Oracle(target, recorder, verdict, Progress(config, recorder))
@@ -157,9 +162,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             config.stash[PREFLIGHT_KEY] = f"preflight failed: {exc}"
             return
         target.close()
-        pytest.exit(f"contract-tests: preflight failed: {exc}", returncode=2)
+        _stop(session, f"preflight failed: {exc}")
     finally:
         oracle.preflight = False
+
+
+def _stop(session: pytest.Session, why: str) -> None:
+    """The run cannot start: nothing is collected or run, the summary says why in one line, exit code 2.
+
+    Not ``pytest.exit``, which prints its message twice, once in a frame of its exception's name.
+    """
+    session.config.stash[STOP_KEY] = f"contract-tests: {why}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> bool | None:
+    return True if STOP_KEY in session.config.stash else None  # True: nothing to collect
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    return True if STOP_KEY in session.config.stash else None  # True: nothing to run, nor workers to wait for
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -228,6 +251,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     target = config.stash.get(TARGET_KEY, None)
     if target is not None:
         target.close()
+    if STOP_KEY in config.stash:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED  # exit code 2: no verdict
+        return
     if recorder is None or settings is None:
         return
     if target is not None:
@@ -259,6 +285,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if STOP_KEY in config.stash:
+        terminalreporter.write_line(config.stash[STOP_KEY])
+        return
     recorder = config.stash.get(RECORDER_KEY, None)
     settings = config.stash.get(SETTINGS_KEY, None)
     if recorder is None or settings is None or not recorder.operations:

@@ -36,9 +36,19 @@ def test_the_mock_in_process_passes_and_reports_per_operation_and_check(
     assert json.loads(report.read_text())["seed"] == 7
 
 
+def _said_once(capsys: pytest.CaptureFixture[str], cause: str) -> str:
+    """Everything the run printed, which gives ``cause`` once, on a line of its own, and no pytest exception frame."""
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert printed.count(cause) == 1, printed
+    assert "_pytest.outcomes.Exit" not in printed and "Exit: " not in printed
+    assert any(line.startswith("contract-tests: preflight failed: ") for line in printed.splitlines())
+    return printed
+
+
 def test_a_refused_key_stops_before_testing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--profile", "quick", "--api-key", "sk_wrong"]) == ERROR
-    assert "refused --api-key" in capsys.readouterr().out
+    _said_once(capsys, "refused --api-key")
 
 
 def test_an_unreachable_target_stops_before_testing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,8 +56,7 @@ def test_an_unreachable_target_stops_before_testing(capsys: pytest.CaptureFixtur
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert main(["--base-url", f"http://127.0.0.1:{port}", "--api-key", "k", "--timeout", "2"]) == ERROR
-    out = capsys.readouterr().out
-    assert f"cannot reach http://127.0.0.1:{port}: Connection refused" in out
+    out = _said_once(capsys, f"cannot reach http://127.0.0.1:{port}: Connection refused")
     assert "HTTPConnectionPool" not in out, "the cause, not urllib3's wrappers"
 
 
