@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Generator
 from typing import Any
 
@@ -60,6 +61,9 @@ STOP_KEY = pytest.StashKey[str]()  # the run cannot start (app, document, prefli
 ORDER = ("test_probes.py", "test_rules.py", "test_mock_only.py", "test_properties.py", "test_operations.py")
 WRITE_OPERATION = "POST /billing"
 PROGRESS_SECONDS = 5.0
+# Deprecations Connexion's imports raise (Starlette's test client, jsonschema's RefResolver) when the in-process
+# app loads: the concern of neither the suite nor its user. By category and the module they are raised in.
+THIRD_PARTY_WARNINGS = ((UserWarning, r"connexion\.apps\.abstract"), (DeprecationWarning, r"connexion\.json_schema"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -133,7 +137,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if app is None and settings.in_process:
         spec = settings.app or DEFAULT_APP
         try:
-            app = load_app(spec)
+            with warnings.catch_warnings():
+                for category, module in THIRD_PARTY_WARNINGS:
+                    warnings.filterwarnings("ignore", category=category, module=module)
+                app = load_app(spec)
         except PreflightError as exc:
             _stop(session, str(exc))
             return

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -182,3 +185,29 @@ def test_a_seed_repeats_a_run_and_another_seed_changes_it(tmp_path: Path, hypoth
     other = statuses("12", "c.json")
     for name, entry in first.items():  # every operation got other requests, not just other counts
         assert other[name]["requests_fingerprint"] != entry["requests_fingerprint"], name
+
+
+@pytest.fixture(scope="module")
+def run_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``contract-tests --profile quick`` started in an empty folder with a pytest configuration of its own, as a
+    user of the installed package runs it: none of the checkout's settings (its filterwarnings) apply."""
+    folder = tmp_path_factory.mktemp("elsewhere")
+    (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("HYPOTHESIS_STORAGE_DIRECTORY", "PYTHONWARNINGS")
+    }
+    env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    script = "from contract_tests import main; raise SystemExit(main())"
+    argv = [sys.executable, "-c", script, "--profile", "quick", "--", "-c", "pytest.ini", "-q"]
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == OK, done.stdout + done.stderr
+    return folder, done
+
+
+def test_a_run_outside_the_checkout_prints_no_third_party_warnings(
+    run_elsewhere: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, done = run_elsewhere
+    assert "Warning" not in done.stderr, done.stderr
+    assert "warnings summary" not in done.stdout
+    assert "the target honours the contract" in done.stdout
