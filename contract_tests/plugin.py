@@ -13,13 +13,14 @@ from collections.abc import Generator
 from typing import Any
 
 import hypothesis
+import hypothesis.configuration
 import pytest
 from schemathesis.generation import derive_operation_seed
 
 from billing_contract.verdict import Verdict
 
 from . import document, output
-from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
+from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, hypothesis_home, redact_url, resolve
 from .oracle import Oracle
 from .report import Recorder, Violation
 from .target import PreflightError, Target, load_app, preflight
@@ -106,6 +107,10 @@ def pytest_configure(config: pytest.Config) -> None:
     sys.modules.pop(f"{__package__}.test_operations", None)
     config.addinivalue_line("markers", "mock_only: assumes the mock's own error codes or demo data")
     config.addinivalue_line("markers", "writes: sends POST /billing")
+    home = hypothesis_home()
+    if home is not None:  # the folder the run started in stays as it was: no .hypothesis/ left in it
+        hypothesis.configuration.set_hypothesis_home_dir(home)
+        config.add_cleanup(lambda: hypothesis.configuration.set_hypothesis_home_dir(None))
     # After Hypothesis's own plugin: the profile sets the examples per operation for every test.
     settings = config.stash[SETTINGS_KEY]
     name = f"contract-{settings.profile}"

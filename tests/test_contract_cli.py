@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from contract_tests.cli import ERROR, OK, main
-from contract_tests.options import NON_LOOPBACK_MAX_RPS, UsageError, resolve
+from contract_tests.options import NON_LOOPBACK_MAX_RPS, UsageError, hypothesis_home, resolve
 from contract_tests.throttle import RateLimiter
 from mock_server import Settings, create_app
 
@@ -211,3 +211,16 @@ def test_a_run_outside_the_checkout_prints_no_third_party_warnings(
     assert "Warning" not in done.stderr, done.stderr
     assert "warnings summary" not in done.stdout
     assert "the target honours the contract" in done.stdout
+
+
+def test_a_run_leaves_no_hypothesis_folder_where_it_started(
+    run_elsewhere: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, _ = run_elsewhere
+    assert sorted(path.name for path in folder.iterdir()) == ["pytest.ini"]
+
+
+def test_hypothesis_keeps_its_files_in_the_user_cache() -> None:
+    assert hypothesis_home({"XDG_CACHE_HOME": "/c"}) == Path("/c/contract-tests/hypothesis")
+    assert hypothesis_home({"HOME": "/home/ann"}) == Path("/home/ann/.cache/contract-tests/hypothesis")
+    assert hypothesis_home({"HYPOTHESIS_STORAGE_DIRECTORY": "/h", "HOME": "/home/ann"}) is None
