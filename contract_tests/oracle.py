@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
+from schemathesis.core.failures import Failure
 
+from billing_contract.checks import check_name
 from billing_contract.media import is_json, media_type
-from billing_contract.verdict import Verdict, Violation
+from billing_contract.verdict import Verdict, Violation, failure_message
 
 from .answer import Answer
 from .report import Finding, Recorder, request_digest
@@ -31,7 +33,7 @@ from .report import Violation as Failed
 from .target import PreflightError, Target
 from .transport import IncompleteAnswer
 
-__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "expectation"]
+__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "case_finding", "expectation"]
 
 COMPLETE_ANSWER = "complete_answer"
 EXPECTATIONS = {
@@ -58,6 +60,14 @@ def expectation(check: str, message: str) -> str:
     """What the document wants, then the check's words for what went wrong."""
     wanted = EXPECTATIONS.get(check)
     return f"{wanted} ({message})" if wanted and message else wanted or message
+
+
+def case_finding(operation: str, failure: Failure, answer: Answer) -> Finding:
+    """A failure of one of Schemathesis's case checks, worded as the oracle words its own: an assert in a check is
+    not "Custom check failed"."""
+    name = check_name(failure)
+    said = failure_message(failure)
+    return Finding(operation, name, said, answer.describe(expectation(name, said)))
 
 
 def _parsed(body: bytes | None, kind: str) -> Any:

@@ -20,10 +20,10 @@ from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from . import document
 from .answer import Answer
-from .checks import Check, check_name, judging
+from .checks import Check, judging
 from .options import RunSettings
-from .oracle import Oracle, expectation
-from .report import Finding, Recorder
+from .oracle import Oracle, case_finding
+from .report import Recorder
 from .target import Target
 
 # Schemathesis's checks that need the generated case. The ones that judge one answer (status, content
@@ -61,9 +61,7 @@ class Exercise:
             credentials = self.target.credentials(sent if isinstance(sent, str) else None)
             answer = Answer.of(response, credentials, self.target.secrets())
             for failure in group.exceptions:
-                name = check_name(failure)
-                said = "; ".join([failure.title, *[line.strip() for line in failure.message.splitlines()[:1]]])
-                finding = Finding(case.operation.label, name, failure.title, answer.describe(expectation(name, said)))
+                finding = case_finding(case.operation.label, failure, answer)
                 self.recorder.failed(finding)
                 self.oracle.pending.append(finding)
         return response

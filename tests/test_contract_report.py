@@ -19,9 +19,12 @@ from xml.etree import ElementTree as ET
 import pytest
 import uvicorn
 import yaml
+from schemathesis.core.failures import CustomFailure
 
+from contract_tests.answer import Answer
 from contract_tests.cli import ERROR, OK, VIOLATIONS, main
 from contract_tests.document import DEFAULT_SPEC, Document, load
+from contract_tests.oracle import case_finding
 from contract_tests.throttle import retry_after
 from tests.faulty_app import create_faulty_app
 from tests.test_contract_faults import TARGET_OPTIONS
@@ -159,6 +162,21 @@ def test_spec_from_a_url(tmp_path: Path) -> None:
 def test_a_spec_that_cannot_be_read_stops_with_exit_2(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*TARGET_OPTIONS, "--spec", str(ROOT / spec)], app=create_faulty_app()) == ERROR
     assert "--spec" in capsys.readouterr().out
+
+
+def test_a_case_check_that_asserts_words_its_expectation_like_the_others() -> None:
+    """Schemathesis titles an assert in a check "Custom check failed: `name`"; the block says what was expected."""
+    failure = CustomFailure(
+        operation="GET /account/organization",
+        title="Custom check failed: `unsupported_method`",
+        message="Got 200 for TRACE",
+        exception=AssertionError("Got 200 for TRACE"),
+    )
+    answer = Answer("TRACE", "http://127.0.0.1:8080/account/organization", None, 200, {}, "{}")
+    finding = case_finding("GET /account/organization", failure, answer)
+    expected = finding.details.splitlines()[0]
+    assert expected == "  expected: 405 to a method the document does not give this path (Got 200 for TRACE)"
+    assert (finding.check, finding.title) == ("unsupported_method", "Got 200 for TRACE")
 
 
 @pytest.mark.socket
