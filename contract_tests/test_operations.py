@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from . import document
@@ -60,8 +61,10 @@ class Exercise:
             sent = response.request.headers.get("Authorization")
             credentials = self.target.credentials(sent if isinstance(sent, str) else None)
             answer = Answer.of(response, credentials, self.target.secrets())
+            component = case.meta.components.get(ParameterLocation.HEADER) if case.meta is not None else None
+            invalid_headers = component is not None and component.mode.is_negative
             for failure in group.exceptions:
-                finding = case_finding(case.operation.label, failure, answer)
+                finding = case_finding(case.operation.label, failure, answer, invalid_headers=invalid_headers)
                 self.recorder.failed(finding)
                 self.oracle.pending.append(finding)
         return response
