@@ -319,9 +319,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
     throttling = recorder.throttling
     if throttling["answers"]:
+        final = f"{throttling['final_rps']} requests per second" if throttling["final_rps"] else "no limit"
         terminalreporter.write_line(
             f"the target throttled {throttling['answers']} answer(s) (429/503 with Retry-After); the suite waited "
-            f"{throttling['waited_seconds']:g} s and lowered its rate to {throttling['final_rps']} requests per second"
+            f"{throttling['waited_seconds']:g} s, lowered its rate to {throttling['lowest_rps']} requests per second "
+            f"at the lowest, and ended at {final}"
         )
     failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"

@@ -20,7 +20,7 @@ import uvicorn
 
 from contract_tests.cli import ERROR, OK, main
 from contract_tests.options import NON_LOOPBACK_MAX_RPS, UsageError, hypothesis_home, resolve
-from contract_tests.throttle import RateLimiter
+from contract_tests.throttle import RECOVER_AFTER, RateLimiter
 from mock_server import Settings, create_app
 
 
@@ -116,6 +116,83 @@ def test_the_rate_limit_spaces_requests() -> None:
     for _ in range(11):
         limiter.wait()
     assert time.monotonic() - started >= 0.5 - 0.01
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _answers(limiter: RateLimiter, count: int) -> None:
+    for _ in range(count):
+        limiter.answered()
+
+
+def test_a_throttled_rate_is_halved_then_raised_back_step_by_step_to_max_rps() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(8, clock=clock)
+    limiter.lower()
+    assert limiter.rps == 4
+    _answers(limiter, RECOVER_AFTER - 1)
+    assert limiter.rps == 4, "not before a run of answers without throttling"
+    _answers(limiter, 1)
+    assert limiter.rps == pytest.approx(4.8), "a tenth of --max-rps back"
+    _answers(limiter, 4 * RECOVER_AFTER)
+    assert limiter.rps == 8, "never above --max-rps"
+    clock.now += 2
+    limiter.lower()
+    assert limiter.rps == 4
+    clock.now += 0.5  # a second burst within the same second halves once
+    limiter.lower()
+    assert limiter.rps == 4
+    assert limiter.lowest == 4
+
+
+def test_a_throttle_in_the_middle_of_a_run_of_answers_starts_it_again() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(10, clock=clock)
+    limiter.lower()
+    _answers(limiter, RECOVER_AFTER - 1)
+    clock.now += 2
+    limiter.lower()
+    assert limiter.rps == 2.5
+    _answers(limiter, RECOVER_AFTER - 1)
+    assert limiter.rps == 2.5
+
+
+def test_an_unlimited_rate_returns_to_no_limit_once_it_is_back_where_it_was() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(None, clock=clock)
+    for _ in range(101):  # 100 requests a second
+        limiter.wait()
+        clock.now += 0.01
+    limiter.lower()
+    assert limiter.rps == pytest.approx(50)
+    _answers(limiter, 5 * RECOVER_AFTER - 1)
+    assert limiter.rps == pytest.approx(90)
+    _answers(limiter, 1)
+    assert limiter.rps is None
+
+
+def test_one_429_every_40_requests_costs_its_waits_not_the_whole_run() -> None:
+    """The policy against a limiter that throttles every 40th request whatever the rate: the rate stays near
+    the unthrottled one instead of halving towards the floor (the suite's time is its requests, plus a second
+    for each 429)."""
+    clock = _Clock()
+    limiter = RateLimiter(50, clock=clock)
+    for request in range(1, 801):
+        limiter.wait()
+        clock.now += 1 / limiter.rps
+        if request % 40 == 0:
+            clock.now += 1  # Retry-After: 1
+            limiter.lower()
+        else:
+            limiter.answered()
+    assert limiter.lowest == 25, "halved once each time, and back to 50 before the next"
+    assert clock.now - 1000 < 45, "800 requests at 50 a second and 20 waits of a second: 36 s at best"
 
 
 def test_no_post_billing_to_a_remote_target_without_allow_writes() -> None:
