@@ -234,9 +234,17 @@ def test_a_running_mock_over_http_passes(mock_server_port: int) -> None:
     assert main(argv) == OK
 
 
-def test_workers_share_one_summary_and_report(tmp_path: Path) -> None:
+def test_workers_share_one_summary_and_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = tmp_path / "report.json"
-    assert main(["--profile", "quick", "--workers", "2", "--report", str(report)]) == OK
+    monkeypatch.setenv("WORKER_LOADERS", str(tmp_path))
+    assert (
+        main(["--profile", "quick", "--workers", "2", "--report", str(report), "--", "-p", "tests.worker_loaders"])
+        == OK
+    )
+    # A worker does not compile Schemathesis (and every module of pytest's plugins) again to rewrite its asserts.
+    loaders = {path.name: path.read_text() for path in tmp_path.glob("gw*")}
+    assert set(loaders) == {"gw0", "gw1"}
+    assert "AssertionRewritingHook" not in loaders.values(), loaders
     operations = json.loads(report.read_text())["operations"]
     assert {"GET /account/organization", "POST /billing"} <= set(operations)
     assert "same_stripe_customer" in operations["POST /billing"]["checks"]
