@@ -42,7 +42,7 @@ from .document import Document
 from .media import media_type
 from .throttling import retry_after
 
-__all__ = ["BUILTIN_CHECKS", "Verdict", "Violation"]
+__all__ = ["BUILTIN_CHECKS", "Verdict", "Violation", "failure_message"]
 
 BUILTIN_CHECKS = (
     "status_code_conformance",
@@ -61,7 +61,7 @@ class Violation(NamedTuple):
     message: str
 
 
-def _message(failure: Failure) -> str:
+def failure_message(failure: Failure) -> str:
     """Schemathesis's title and the first line of its message; the contract's own checks: their message."""
     lines = [line.strip() for line in failure.message.splitlines() if line.strip()][:1]
     title = "" if failure.title.startswith("Custom check failed") else failure.title
@@ -183,7 +183,7 @@ class Verdict:
 
         def failed(name: str, collected: set[Failure], failure: Failure) -> None:
             collected.add(failure)
-            seen.append(Violation(name, _message(failure)))
+            seen.append(Violation(name, failure_message(failure)))
             if failures is not None:
                 failures.append(failure)
 

@@ -79,6 +79,11 @@ class Answer:
         data = _text(request.body)
         return cls(str(request.method), str(request.url), data, NO_ANSWER, {}, "", credentials, sent, secrets)
 
+    def without_headers(self, names: tuple[str, ...]) -> Answer:
+        """The same exchange, as if the request had not carried the headers ``names``."""
+        kept = tuple((name, value) for name, value in self.request_headers if name not in names)
+        return dataclasses.replace(self, request_headers=kept)
+
     @property
     def json(self) -> Any:
         """The body as JSON, read leniently (a byte order mark is the oracle's to judge), or None."""

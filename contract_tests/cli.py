@@ -127,7 +127,10 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     outcome = _Outcome(app)
     # This process imported Hypothesis already, so pytest cannot rewrite its asserts: say nothing of it.
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    args = [str(SUITE), "-p", "no:cacheprovider", "--tb=short", *quiet, *argv, *extra]
+    # A worker is a fresh process: pytest would rewrite the asserts of every module of its plugins (Schemathesis,
+    # Hypothesis...) again, compiling each one without a bytecode cache, which cost more than the worker saved.
+    plain = ["--assert=plain"] if settings.workers > 1 else []
+    args = [str(SUITE), "-p", "no:cacheprovider", "--tb=short", *quiet, *plain, *argv, *extra]
     status = pytest.main(args, plugins=[outcome])
     if outcome.gave_up:
         print(f"contract-tests: no verdict: the target kept throttling: {outcome.gave_up}", file=sys.stderr)

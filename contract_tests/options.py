@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "Option",
     "RunSettings",
     "UsageError",
+    "hypothesis_home",
     "redact_url",
     "resolve",
 ]
@@ -225,6 +227,18 @@ def _convert(option: Option, raw: Any) -> Any:
     if option.kind == "choice" and raw not in option.choices:
         raise UsageError(f"--{option.name} must be one of {', '.join(option.choices)}, got {_excerpt(raw)}")
     return str(raw)
+
+
+def hypothesis_home(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where Hypothesis keeps its files during a run (the constants it collects from the code it runs; the suite
+    keeps no example database): the user's cache, never the folder the run starts in. None when
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` says where."""
+    environ = os.environ if environ is None else environ
+    if environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return None
+    home = environ.get("HOME")
+    cache = environ.get("XDG_CACHE_HOME") or (str(Path(home) / ".cache") if home else tempfile.gettempdir())
+    return Path(cache) / "contract-tests" / "hypothesis"
 
 
 def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> RunSettings:

@@ -19,22 +19,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
+from schemathesis.core.failures import Failure
 
+from billing_contract.checks import check_name
 from billing_contract.drift import Drift
 from billing_contract.media import is_json, media_type
-from billing_contract.verdict import Verdict, Violation
+from billing_contract.verdict import Verdict, Violation, failure_message
 
 from .answer import Answer
 from .report import Finding, Recorder, request_digest
 from .report import Violation as Failed
+from .reproduce import case_reproduction, probe_headers, without_probes
 from .target import PreflightError, Target
 from .transport import IncompleteAnswer
 
-__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "expectation"]
+__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "case_finding", "expectation"]
 
 COMPLETE_ANSWER = "complete_answer"
 EXPECTATIONS = {
@@ -61,6 +64,15 @@ def expectation(check: str, message: str) -> str:
     """What the document wants, then the check's words for what went wrong."""
     wanted = EXPECTATIONS.get(check)
     return f"{wanted} ({message})" if wanted and message else wanted or message
+
+
+def case_finding(operation: str, failure: Failure, answer: Answer, *, invalid_headers: bool = False) -> Finding:
+    """A failure of one of Schemathesis's case checks, worded as the oracle words its own: an assert in a check is
+    not "Custom check failed". ``invalid_headers``: the case's headers were generated to break the document."""
+    name = check_name(failure)
+    said = failure_message(failure)
+    shown = case_reproduction(answer, name, invalid_headers=invalid_headers)
+    return Finding(operation, name, said, shown.describe(expectation(name, said)))
 
 
 def _parsed(body: bytes | None, kind: str) -> Any:
@@ -114,19 +126,8 @@ class Oracle:
         if self.progress is not None:
             self.progress.tick(operation)
         headers = {name.lower(): str(value) for name, value in request.headers.items()}
-        kind = media_type(headers.get("content-type"))[0]
         judged: list[str] = []
-        violations = self.verdict.judge(
-            method,
-            path,
-            headers,
-            _parsed(body, kind),
-            response.status_code,
-            list(response.raw.headers.items()),
-            response.content,
-            body_sent=bool(body),
-            judged=judged.append,
-        )
+        violations = self._judge(request, response, judged.append)
         if self.drift is not None:
             headers_seen = [(name.lower(), str(value)) for name, value in response.raw.headers.items()]
             hidden = self.target.secrets()
@@ -141,10 +142,50 @@ class Oracle:
         if not violations:
             return
         answer = self._answer(request, response)
+        # Whether a probe header stays in the block is decided only for a block that would be shown.
+        shown = [violation.check for violation in violations if self._shown(operation, violation, answer)]
+        reproductions = without_probes(request, answer, shown, self._judge_again)
         for violation in violations:
-            finding = Finding(operation, violation.check, violation.message, answer.describe(expectation(*violation)))
+            details = reproductions.get(violation.check, answer).describe(expectation(*violation))
+            finding = Finding(operation, violation.check, violation.message, details)
             self.recorder.failed(finding)
             self.pending.append(finding)
+
+    def _judge(
+        self, request: requests.PreparedRequest, response: requests.Response, judged: Callable[[str], None] | None
+    ) -> list[Violation]:
+        headers = {name.lower(): str(value) for name, value in request.headers.items()}
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        body = body if isinstance(body, bytes) else None
+        return self.verdict.judge(
+            str(request.method),
+            self.target.path(str(request.url)),
+            headers,
+            _parsed(body, media_type(headers.get("content-type"))[0]),
+            response.status_code,
+            list(response.raw.headers.items()),
+            response.content,
+            body_sent=bool(body),
+            judged=judged,
+        )
+
+    def _shown(self, operation: str, violation: Violation, answer: Answer) -> bool:
+        """Whether a block of this check for this answer would be the one shown (the first, or a shorter one)."""
+        known = self.recorder.findings.get((operation, violation.check))
+        shortest = answer.without_headers(probe_headers(answer)).describe(expectation(*violation))
+        return known is None or len(shortest) < len(known.details)
+
+    def _judge_again(self, request: requests.PreparedRequest) -> set[str] | None:
+        """Send ``request`` once more, unrecorded: the checks its answer fails, or None when it got no answer."""
+        session = self.target.session
+        observer, session.observer = session.observer, None
+        try:
+            response = session.send(request)
+        except Exception:  # no answer in time, throttled: the probe headers stay in the block
+            return None
+        finally:
+            session.observer = observer
+        return {violation.check for violation in self._judge(request, response, None)}
 
     def _across_the_run(self, account: str, operation: str, response: requests.Response) -> list[Violation]:
         """What one account's answers must share across the whole run, whichever test sent them and with which

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Generator
 from typing import Any
 
 import hypothesis
+import hypothesis.configuration
 import pytest
 from schemathesis.generation import derive_operation_seed
 
@@ -19,7 +21,7 @@ from billing_contract.drift import Drift
 from billing_contract.verdict import Verdict
 
 from . import document, output
-from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
+from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, hypothesis_home, redact_url, resolve
 from .oracle import Oracle
 from .report import Recorder, Violation
 from .target import PreflightError, Target, load_app, preflight
@@ -30,11 +32,13 @@ __all__ = [
     "pytest_addoption",
     "pytest_cmdline_main",
     "pytest_configure",
+    "pytest_collection",
     "pytest_collection_modifyitems",
     "pytest_exception_interact",
     "pytest_report_header",
     "pytest_runtest_call",
     "pytest_runtest_makereport",
+    "pytest_runtestloop",
     "pytest_sessionstart",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
@@ -54,10 +58,14 @@ ORACLE_KEY = pytest.StashKey[Oracle]()
 ACCOUNTS_KEY = pytest.StashKey[dict[str, str]]()
 RAN_KEY = pytest.StashKey[list[str]]()
 PREFLIGHT_KEY = pytest.StashKey[str]()  # the preflight failed on answers that break the contract
+STOP_KEY = pytest.StashKey[str]()  # the run cannot start (app, document, preflight): the one line that says why
 # Tests that need no luck run first, each answer of theirs judged: a fault they show is caught under any seed.
 ORDER = ("test_probes.py", "test_rules.py", "test_mock_only.py", "test_properties.py", "test_operations.py")
 WRITE_OPERATION = "POST /billing"
 PROGRESS_SECONDS = 5.0
+# Deprecations Connexion's imports raise (Starlette's test client, jsonschema's RefResolver) when the in-process
+# app loads: the concern of neither the suite nor its user. By category and the module they are raised in.
+THIRD_PARTY_WARNINGS = ((UserWarning, r"connexion\.apps\.abstract"), (DeprecationWarning, r"connexion\.json_schema"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -100,6 +108,10 @@ def pytest_configure(config: pytest.Config) -> None:
     sys.modules.pop(f"{__package__}.test_operations", None)
     config.addinivalue_line("markers", "mock_only: assumes the mock's own error codes or demo data")
     config.addinivalue_line("markers", "writes: sends POST /billing")
+    home = hypothesis_home()
+    if home is not None:  # the folder the run started in stays as it was: no .hypothesis/ left in it
+        hypothesis.configuration.set_hypothesis_home_dir(home)
+        config.add_cleanup(lambda: hypothesis.configuration.set_hypothesis_home_dir(None))
     # After Hypothesis's own plugin: the profile sets the examples per operation for every test.
     settings = config.stash[SETTINGS_KEY]
     name = f"contract-{settings.profile}"
@@ -131,9 +143,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if app is None and settings.in_process:
         spec = settings.app or DEFAULT_APP
         try:
-            app = load_app(spec)
+            with warnings.catch_warnings():
+                for category, module in THIRD_PARTY_WARNINGS:
+                    warnings.filterwarnings("ignore", category=category, module=module)
+                app = load_app(spec)
         except PreflightError as exc:
-            pytest.exit(f"contract-tests: {exc}", returncode=2)
+            _stop(session, str(exc))
+            return
         mock = spec == DEFAULT_APP
     workerinput = getattr(config, "workerinput", None)
     target = Target(settings, app, mock=mock, share=workerinput["workercount"] if workerinput else 1)
@@ -144,7 +160,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         active = document.active(document.Document(raw, mock=target.is_mock))
     except document.DocumentError as exc:
         target.close()
-        pytest.exit(f"contract-tests: {exc}", returncode=2)
+        _stop(session, str(exc))
+        return
     recorder.documented = active.statuses()
     verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
     drift = None if target.is_mock else Drift(raw)  # the mock is the document: what else it says is its own
@@ -158,9 +175,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             config.stash[PREFLIGHT_KEY] = f"preflight failed: {exc}"
             return
         target.close()
-        pytest.exit(f"contract-tests: preflight failed: {exc}", returncode=2)
+        _stop(session, f"preflight failed: {exc}")
     finally:
         oracle.preflight = False
+
+
+def _stop(session: pytest.Session, why: str) -> None:
+    """The run cannot start: nothing is collected or run, the summary says why in one line, exit code 2.
+
+    Not ``pytest.exit``, which prints its message twice, once in a frame of its exception's name.
+    """
+    session.config.stash[STOP_KEY] = f"contract-tests: {why}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> bool | None:
+    return True if STOP_KEY in session.config.stash else None  # True: nothing to collect
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    return True if STOP_KEY in session.config.stash else None  # True: nothing to run, nor workers to wait for
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -229,6 +264,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     target = config.stash.get(TARGET_KEY, None)
     if target is not None:
         target.close()
+    if STOP_KEY in config.stash:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED  # exit code 2: no verdict
+        return
     if recorder is None or settings is None:
         return
     if target is not None:
@@ -263,6 +301,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if STOP_KEY in config.stash:
+        terminalreporter.write_line(config.stash[STOP_KEY])
+        return
     recorder = config.stash.get(RECORDER_KEY, None)
     settings = config.stash.get(SETTINGS_KEY, None)
     if recorder is None or settings is None or not recorder.operations:
@@ -286,9 +327,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
     throttling = recorder.throttling
     if throttling["answers"]:
+        final = f"{throttling['final_rps']} requests per second" if throttling["final_rps"] else "no limit"
         terminalreporter.write_line(
             f"the target throttled {throttling['answers']} answer(s) (429/503 with Retry-After); the suite waited "
-            f"{throttling['waited_seconds']:g} s and lowered its rate to {throttling['final_rps']} requests per second"
+            f"{throttling['waited_seconds']:g} s, lowered its rate to {throttling['lowest_rps']} requests per second "
+            f"at the lowest, and ended at {final}"
         )
     failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"

@@ -68,7 +68,13 @@ class Recorder:
         self.findings: dict[tuple[str, str], Finding] = {}
         self.not_run: dict[str, str] = {}  # check -> why it could not run
         self.tracking_ids: set[str] = set()
-        self.throttling: dict[str, Any] = {"answers": 0, "waited_seconds": 0.0, "final_rps": None, "gave_up": None}
+        self.throttling: dict[str, Any] = {
+            "answers": 0,
+            "waited_seconds": 0.0,
+            "lowest_rps": None,
+            "final_rps": None,
+            "gave_up": None,
+        }
         self.stopped: str | None = None  # the run's budget was spent: what ran
         # What the target's answers carried that the document does not name (billing_contract.drift): warnings
         self.undocumented: dict[str, dict[str, Any]] = {}
@@ -99,12 +105,13 @@ class Recorder:
             self.not_run.setdefault(check, why)
 
     def throttled(self, data: dict[str, Any]) -> None:
-        """Add one session's throttling: answers and waits add up, the lowest rate and first cause stay."""
+        """Add one session's throttling: answers and waits add up, the lowest rates and first cause stay."""
         mine = self.throttling
         mine["answers"] += data["answers"]
         mine["waited_seconds"] = round(mine["waited_seconds"] + data["waited_seconds"], 1)
-        rates = [rate for rate in (mine["final_rps"], data["final_rps"]) if rate]
-        mine["final_rps"] = min(rates) if rates else None
+        for key in ("lowest_rps", "final_rps"):
+            rates = [rate for rate in (mine[key], data.get(key)) if rate]
+            mine[key] = min(rates) if rates else None
         mine["gave_up"] = mine["gave_up"] or data["gave_up"]
 
     def observed(self, drift: dict[str, Any]) -> None:

@@ -16,14 +16,15 @@ import pytest
 import schemathesis
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from . import document
 from .answer import Answer
-from .checks import Check, check_name, judging
+from .checks import Check, judging
 from .options import RunSettings
-from .oracle import Oracle, expectation
-from .report import Finding, Recorder
+from .oracle import Oracle, case_finding
+from .report import Recorder
 from .target import Target
 
 # Schemathesis's checks that need the generated case. The ones that judge one answer (status, content
@@ -60,10 +61,10 @@ class Exercise:
             sent = response.request.headers.get("Authorization")
             credentials = self.target.credentials(sent if isinstance(sent, str) else None)
             answer = Answer.of(response, credentials, self.target.secrets())
+            component = case.meta.components.get(ParameterLocation.HEADER) if case.meta is not None else None
+            invalid_headers = component is not None and component.mode.is_negative
             for failure in group.exceptions:
-                name = check_name(failure)
-                said = "; ".join([failure.title, *[line.strip() for line in failure.message.splitlines()[:1]]])
-                finding = Finding(case.operation.label, name, failure.title, answer.describe(expectation(name, said)))
+                finding = case_finding(case.operation.label, failure, answer, invalid_headers=invalid_headers)
                 self.recorder.failed(finding)
                 self.oracle.pending.append(finding)
         return response

@@ -2,8 +2,9 @@
 
 A target that answers ``429``, or ``503`` with ``Retry-After``, is throttling, not
 breaking the contract: the session waits as told, retries (a bounded number of
-times), and lowers the request rate for the rest of the run. When the retries
-run out the run stops with a named cause (exit code 2), never as a violation.
+times), and halves the request rate; answers without throttling raise it back a
+step at a time. When the retries run out the run stops with a named cause (exit
+code 2), never as a violation.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import collections
 import copy
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import requests
@@ -27,6 +29,7 @@ __all__ = [
     "LimitedSession",
     "Observer",
     "OutOfTime",
+    "RECOVER_AFTER",
     "RateLimiter",
     "Throttle",
     "Throttled",
@@ -36,6 +39,7 @@ __all__ = [
 MAX_RETRIES = 5  # retries of one request the target throttled
 MAX_WAIT = 60.0  # most seconds the suite waits at once; a longer Retry-After ends the run
 MIN_RPS = 0.5
+RECOVER_AFTER = 5  # answers in a row without throttling that raise a lowered rate by a tenth of the unthrottled one
 
 
 class Throttled(RuntimeError):
@@ -43,18 +47,27 @@ class Throttled(RuntimeError):
 
 
 class RateLimiter:
-    """At most ``rps`` requests per second across threads; ``lower()`` halves the rate actually reached."""
+    """At most ``rps`` requests per second across threads, lowered when the target throttles and raised again as it
+    answers (AIMD): ``lower()`` halves the rate actually reached; every :data:`RECOVER_AFTER` answers in a row
+    without throttling add a tenth of the unthrottled rate back, up to it (``--max-rps``, or none).
+    """
 
-    def __init__(self, rps: float | None) -> None:
+    def __init__(self, rps: float | None, clock: Callable[[], float] = time.monotonic) -> None:
         self.rps = rps
+        self.ceiling = rps  # the unthrottled rate: --max-rps, or None (no limit)
+        self.lowest = rps
+        self._clock = clock
         self._next = 0.0
         self._lock = threading.Lock()
-        self._recent: collections.deque[float] = collections.deque(maxlen=200)
+        # The latest requests: the rate reached now (a long window would lag behind a rate being raised).
+        self._recent: collections.deque[float] = collections.deque(maxlen=2 * RECOVER_AFTER + 1)
         self._lowered = float("-inf")
+        self._top = 0.0  # the rate recovery climbs back to: the ceiling, or the fastest reached before throttling
+        self._streak = 0  # answers without throttling since the last lowering or raise
 
     def wait(self) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._recent.append(now)
             if not self.rps:
                 return
@@ -72,13 +85,31 @@ class RateLimiter:
 
     def lower(self) -> None:
         """Halve the rate reached so far; at most once a second, so one burst of 429s halves it once."""
-        now = time.monotonic()
-        if now - self._lowered < 1.0:
-            return
-        self._lowered = now
+        now = self._clock()
+        with self._lock:
+            self._streak = 0
+            if now - self._lowered < 1.0:
+                return
+            self._lowered = now
         reached = [rate for rate in (self.rps, self.observed_rps()) if rate]
+        with self._lock:
+            self._recent.clear()  # the rate reached next is measured from here: the wait it is about to do not
         if reached:
+            self._top = max(self._top, self.ceiling or max(reached))
             self.rps = max(min(reached) / 2, MIN_RPS)
+            self.lowest = min(self.rps, self.lowest or self.rps)
+
+    def answered(self) -> None:
+        """One answer without throttling: after :data:`RECOVER_AFTER` in a row, a tenth of the top rate back."""
+        with self._lock:
+            if self.rps is None or self.rps == self.ceiling:
+                return
+            self._streak += 1
+            if self._streak < RECOVER_AFTER:
+                return
+            self._streak = 0
+            raised = self.rps + self._top / 10
+            self.rps = self.ceiling if raised >= self._top * 0.999 else raised
 
 
 class Throttle:
@@ -108,11 +139,13 @@ class Throttle:
         self.limiter.lower()
 
     def to_dict(self) -> dict[str, Any]:
-        rate = round(self.limiter.rps, 2) if self.limiter.rps else None
+        limiter = self.limiter
+        lowest = round(limiter.lowest, 2) if limiter.lowest and limiter.lowest != limiter.ceiling else None
         return {
             "answers": self.answers,
             "waited_seconds": round(self.waited, 1),
-            "final_rps": rate,
+            "lowest_rps": lowest,
+            "final_rps": round(limiter.rps, 2) if limiter.rps else None,
             "gave_up": self.gave_up,
         }
 
@@ -189,6 +222,7 @@ class LimitedSession(requests.Session):
                 raise copy.copy(self.broken) from None
             delay = retry_after(response.status_code, response.headers)
             if delay is None:
+                self.limiter.answered()
                 if self.observer is not None:
                     self.observer.answered(request, response)
                 return response

@@ -81,6 +81,7 @@ CONDITIONAL_FAULTS = (
 VARIANTS = (
     "rate_limited",  # 429 with Retry-After in seconds past RATE_LIMIT requests a second
     "overloaded",  # 503 with Retry-After as an HTTP date, the same way
+    "throttled_every_40",  # one 429 with Retry-After: 1 every 40 requests, whatever the rate
     "gateway_401",  # a gateway answers 401 with its own body
     "bare_401",  # 401 with WWW-Authenticate and no body at all
     "extra_fields",
@@ -408,6 +409,8 @@ def _with_habits(app: Any, chosen: set[str], throttle_after: int) -> Any:
     def throttled() -> tuple[int, str] | None:
         if UNRELENTING in chosen:
             return (429, "0") if next(seen) > throttle_after else None
+        if "throttled_every_40" in chosen:
+            return (429, "1") if next(seen) % 40 == 0 else None
         if not chosen & {"rate_limited", "overloaded"}:
             return None
         now = time.monotonic()

@@ -19,9 +19,12 @@ from xml.etree import ElementTree as ET
 import pytest
 import uvicorn
 import yaml
+from schemathesis.core.failures import CustomFailure
 
+from contract_tests.answer import Answer
 from contract_tests.cli import ERROR, OK, VIOLATIONS, main
 from contract_tests.document import DEFAULT_SPEC, Document, load
+from contract_tests.oracle import case_finding
 from contract_tests.throttle import retry_after
 from tests.faulty_app import create_faulty_app
 from tests.test_contract_faults import TARGET_OPTIONS
@@ -159,6 +162,56 @@ def test_spec_from_a_url(tmp_path: Path) -> None:
 def test_a_spec_that_cannot_be_read_stops_with_exit_2(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*TARGET_OPTIONS, "--spec", str(ROOT / spec)], app=create_faulty_app()) == ERROR
     assert "--spec" in capsys.readouterr().out
+
+
+def _curls(out: str, check: str) -> list[str]:
+    """The curl line of each block of ``check``."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("FAILED ") and line.endswith(f":: {check}")]
+    return [next(line for line in lines[i:] if line.startswith("  curl:")) for i in starts]
+
+
+def test_a_curl_leaves_out_the_generators_probe_headers(capsys: pytest.CaptureFixture[str]) -> None:
+    """Schemathesis sends an empty Prefer and headers of its own; the answer is wrong without them too."""
+    app = create_faulty_app("error_without_tracking")
+    assert main([*TARGET_OPTIONS, "--seed", "1", "--", "-q"], app=app) == VIOLATIONS
+    out = capsys.readouterr().out
+    curls = _curls(out, "error_body_documented") + _curls(out, "response_schema_conformance")
+    assert curls
+    for curl in curls:
+        assert "Prefer;" not in curl and "x-schemathesis" not in curl.lower(), curl
+
+
+def test_a_curl_keeps_a_probe_header_that_made_the_answer_wrong(capsys: pytest.CaptureFixture[str]) -> None:
+    """A deployment that fails on an empty Prefer: the failing request without it passes, so it stays."""
+    correct = create_faulty_app()
+
+    async def fails_on_empty_prefer(scope: Any, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        if headers.get(b"prefer", b"x").strip() == b"":
+            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"cannot read Prefer"})
+            return
+        await correct(scope, receive, send)
+
+    assert main([*TARGET_OPTIONS, "--seed", "1", "--", "-q"], app=fails_on_empty_prefer) == VIOLATIONS
+    curls = _curls(capsys.readouterr().out, "not_a_server_error")
+    assert curls and all("-H 'Prefer;'" in curl for curl in curls), curls
+
+
+def test_a_case_check_that_asserts_words_its_expectation_like_the_others() -> None:
+    """Schemathesis titles an assert in a check "Custom check failed: `name`"; the block says what was expected."""
+    failure = CustomFailure(
+        operation="GET /account/organization",
+        title="Custom check failed: `unsupported_method`",
+        message="Got 200 for TRACE",
+        exception=AssertionError("Got 200 for TRACE"),
+    )
+    answer = Answer("TRACE", "http://127.0.0.1:8080/account/organization", None, 200, {}, "{}")
+    finding = case_finding("GET /account/organization", failure, answer)
+    expected = finding.details.splitlines()[0]
+    assert expected == "  expected: 405 to a method the document does not give this path (Got 200 for TRACE)"
+    assert (finding.check, finding.title) == ("unsupported_method", "Got 200 for TRACE")
 
 
 @pytest.mark.socket
