@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-__all__ = ["Answer", "BODY_LINES", "MASK"]
+__all__ = ["Answer", "BODY_LINES", "CLIENT_HEADERS", "MASK"]
 
 BODY_LINES = 6  # lines of the answer's body a failure shows
 _LINE = 160  # characters of each
@@ -23,8 +23,14 @@ _EXCERPT = 300  # characters of an answer an error message quotes
 MASK = "[secret]"
 NO_ANSWER = 0  # the status of a request that got no complete answer
 # Headers a client adds by itself: a reproduction leaves them to curl.
-_CLIENT_HEADERS = {"accept", "accept-encoding", "connection", "content-length", "host", "user-agent", "authorization"}
-_CLIENT_HEADERS.add("x-schemathesis-testcaseid")
+CLIENT_HEADERS = {"accept", "accept-encoding", "connection", "content-length", "host", "user-agent", "authorization"}
+CLIENT_HEADERS.add("x-schemathesis-testcaseid")
+
+
+def _raw(body: Any) -> bytes | None:
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    return body if isinstance(body, bytes) else None
 
 
 def _text(body: Any) -> str | None:
@@ -48,6 +54,7 @@ class Answer:
     credentials: str = ""  # "Bearer $CONTRACT_API_KEY": where the secret is, never the secret
     request_headers: tuple[tuple[str, str], ...] = ()
     secrets: tuple[str, ...] = ()  # masked wherever the answer or the request is printed
+    body: bytes | None = None  # the request's body as sent (``data`` is its text, for printing)
 
     @classmethod
     def of(cls, response: Any, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
@@ -58,7 +65,16 @@ class Answer:
         sent = tuple((name, value) for name, value in request.headers.items())
         data = _text(request.body)
         return cls(
-            str(request.method), str(request.url), data, response.status_code, headers, text, credentials, sent, secrets
+            str(request.method),
+            str(request.url),
+            data,
+            response.status_code,
+            headers,
+            text,
+            credentials,
+            sent,
+            secrets,
+            _raw(request.body),
         )
 
     @classmethod
@@ -69,7 +85,16 @@ class Answer:
         sent = tuple((name, str(value)) for name, value in request.headers.items())
         data = _text(request.body)
         return cls(
-            str(request.method), str(request.url), data, response.status_code, headers, text, credentials, sent, secrets
+            str(request.method),
+            str(request.url),
+            data,
+            response.status_code,
+            headers,
+            text,
+            credentials,
+            sent,
+            secrets,
+            _raw(request.body),
         )
 
     @classmethod
@@ -77,7 +102,8 @@ class Answer:
         """A request that got no complete answer."""
         sent = tuple((name, str(value)) for name, value in request.headers.items())
         data = _text(request.body)
-        return cls(str(request.method), str(request.url), data, NO_ANSWER, {}, "", credentials, sent, secrets)
+        method, url, body = str(request.method), str(request.url), _raw(request.body)
+        return cls(method, url, data, NO_ANSWER, {}, "", credentials, sent, secrets, body)
 
     @property
     def json(self) -> Any:
@@ -103,7 +129,7 @@ class Answer:
         if self.data is not None and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json"
         for name, value in headers.items():
-            if name.lower() not in _CLIENT_HEADERS:
+            if name.lower() not in CLIENT_HEADERS:
                 parts += ["-H", f"{name}: {value}" if value.strip() else f"{name};"]  # "Name;": curl sends it empty
         if self.data is not None:
             parts += ["--data-binary", self.mask(self.data)]

@@ -18,6 +18,7 @@ import pytest
 from billing_contract import __version__
 from billing_contract.commands import CommandParser
 
+from . import replay
 from .options import OPTIONS, UsageError, resolve
 from .plugin import APP_KEY, RECORDER_KEY
 
@@ -104,6 +105,8 @@ class _Outcome:
 def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     """Run the suite; ``app`` replaces the mock as the in-process target (used by the project's tests)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["replay"]:
+        return replay.main(argv[1:])
     extra: list[str] = []
     if "--" in argv:
         index = argv.index("--")

@@ -25,13 +25,15 @@ import requests
 from billing_contract.media import is_json, media_type
 from billing_contract.verdict import Verdict, Violation
 
+from . import document
 from .answer import Answer
 from .report import Finding, Recorder, request_digest
 from .report import Violation as Failed
+from .sent import record
 from .target import PreflightError, Target
 from .transport import IncompleteAnswer
 
-__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "expectation"]
+__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "expectation", "judging"]
 
 COMPLETE_ANSWER = "complete_answer"
 EXPECTATIONS = {
@@ -132,7 +134,8 @@ class Oracle:
             return
         answer = self._answer(request, response)
         for violation in violations:
-            finding = Finding(operation, violation.check, violation.message, answer.describe(expectation(*violation)))
+            details = answer.describe(expectation(*violation))
+            finding = Finding(operation, violation.check, violation.message, details, record(answer, self.target))
             self.recorder.failed(finding)
             self.pending.append(finding)
 
@@ -181,7 +184,10 @@ class Oracle:
             f"a complete answer within {settings.timeout:g} s (--timeout) "
             f"and {settings.max_answer_bytes} bytes (--max-answer-bytes)"
         )
-        finding = Finding(operation, COMPLETE_ANSWER, exc.why, self._answer(request).describe(expected, exc.why))
+        answer = self._answer(request)
+        finding = Finding(
+            operation, COMPLETE_ANSWER, exc.why, answer.describe(expected, exc.why), record(answer, self.target)
+        )
         self.recorder.failed(finding)
         return Failed([finding])
 
@@ -192,3 +198,16 @@ class Oracle:
         for finding in found:
             unique.setdefault((finding.operation, finding.check), finding)
         return list(unique.values())
+
+
+def judging(target: Target, recorder: Recorder, progress: Any = None) -> Oracle:
+    """The oracle of a run against ``target``: the document (``--spec``) read, its statuses given to ``recorder``,
+    and every answer of the target's session judged from now on. Raises :class:`document.DocumentError`."""
+    settings = target.settings
+    raw = document.load(settings.spec, timeout=settings.timeout)
+    active = document.active(document.Document(raw, mock=target.is_mock))
+    recorder.documented = active.statuses()
+    verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
+    oracle = Oracle(target, recorder, verdict, progress)
+    target.session.observer = oracle
+    return oracle

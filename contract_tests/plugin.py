@@ -15,11 +15,9 @@ import hypothesis
 import pytest
 from schemathesis.generation import derive_operation_seed
 
-from billing_contract.verdict import Verdict
-
 from . import document, output
 from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
-from .oracle import Oracle
+from .oracle import Oracle, judging
 from .report import Recorder, Violation
 from .target import PreflightError, Target, load_app, preflight
 
@@ -139,16 +137,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[TARGET_KEY] = target
     recorder = config.stash[RECORDER_KEY] = Recorder()
     try:
-        active = document.active(
-            document.Document(document.load(settings.spec, timeout=settings.timeout), mock=target.is_mock)
-        )
+        oracle = config.stash[ORACLE_KEY] = judging(target, recorder, Progress(config, recorder))
     except document.DocumentError as exc:
         target.close()
         pytest.exit(f"contract-tests: {exc}", returncode=2)
-    recorder.documented = active.statuses()
-    verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
-    oracle = config.stash[ORACLE_KEY] = Oracle(target, recorder, verdict, Progress(config, recorder))
-    target.session.observer = oracle
     oracle.preflight = True
     try:
         config.stash[ACCOUNTS_KEY] = preflight(target)

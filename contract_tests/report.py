@@ -20,6 +20,7 @@ class Finding:
     check: str
     title: str
     details: str  # the block's body: expected, got, request, curl (see Answer.describe)
+    request: dict[str, Any] | None = None  # the request as sent, secrets out (contract_tests.sent): for replay
 
     def block(self, replay: str) -> list[str]:
         return [

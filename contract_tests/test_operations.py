@@ -24,6 +24,7 @@ from .checks import Check, check_name, judging
 from .options import RunSettings
 from .oracle import Oracle, expectation
 from .report import Finding, Recorder
+from .sent import record
 from .target import Target
 
 # Schemathesis's checks that need the generated case. The ones that judge one answer (status, content
@@ -63,7 +64,8 @@ class Exercise:
             for failure in group.exceptions:
                 name = check_name(failure)
                 said = "; ".join([failure.title, *[line.strip() for line in failure.message.splitlines()[:1]]])
-                finding = Finding(case.operation.label, name, failure.title, answer.describe(expectation(name, said)))
+                details = answer.describe(expectation(name, said))
+                finding = Finding(case.operation.label, name, failure.title, details, record(answer, self.target))
                 self.recorder.failed(finding)
                 self.oracle.pending.append(finding)
         return response
