@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "workers": "N",
         "junit-xml": "PATH",
         "report": "PATH",
+        "coverage-exempt": "STATUS,...",
     }
     parser = CommandParser(
         prog="contract-tests",
@@ -97,7 +98,7 @@ class _Outcome:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         recorder = session.config.stash.get(RECORDER_KEY, None)
         if recorder is not None:
-            self.violations += len(recorder.findings)
+            self.violations += len(recorder.findings) + len(recorder.uncovered)
             self.gave_up = recorder.throttling["gave_up"]
             self.stopped = recorder.stopped
 

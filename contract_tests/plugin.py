@@ -233,8 +233,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         total = session.testscollected
         listed = ", ".join(ran[:8]) + (", ..." if len(ran) > 8 else "")
         recorder.stopped = f"{target.session.budget.spent}; ran {len(ran)} of {total} tests ({listed or 'none'})"
-    if recorder.findings and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found by the oracle outside any test (the preflight)
+    if settings.require_coverage and PREFLIGHT_KEY not in config.stash:
+        recorder.require_coverage(settings.coverage_exempt)
+    failed = recorder.findings or recorder.uncovered
+    if failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found outside any test: the preflight, the coverage gate
     if recorder.throttling["gave_up"] or recorder.stopped:
         session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
     if settings.junit_xml:
@@ -265,6 +268,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("contract coverage")
     for line in output.coverage_lines(recorder):
         terminalreporter.write_line(line)
+    if recorder.uncovered:
+        terminalreporter.section("contract coverage gate")
+        for line in output.gate_lines(recorder):
+            terminalreporter.write_line(line)
     terminalreporter.section("contract summary")
     for line in output.summary_lines(recorder):
         terminalreporter.write_line(line)
@@ -274,7 +281,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"the target throttled {throttling['answers']} answer(s) (429/503 with Retry-After); the suite waited "
             f"{throttling['waited_seconds']:g} s and lowered its rate to {throttling['final_rps']} requests per second"
         )
-    failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
+    failed = recorder.findings or recorder.uncovered or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"
     if throttling["gave_up"]:
         verdict = f"no verdict: stopped because the target kept throttling: {throttling['gave_up']}"

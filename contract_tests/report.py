@@ -68,6 +68,8 @@ class Recorder:
         self.tracking_ids: set[str] = set()
         self.throttling: dict[str, Any] = {"answers": 0, "waited_seconds": 0.0, "final_rps": None, "gave_up": None}
         self.stopped: str | None = None  # the run's budget was spent: what ran
+        self.gate: tuple[str, ...] | None = None  # --require-coverage: the statuses exempted; None: no gate
+        self.uncovered: dict[str, list[str]] = {}  # the gate's verdict: per operation, documented statuses not seen
 
     def _operation(self, operation: str) -> _Operation:
         return self.operations.setdefault(operation, _Operation())
@@ -110,6 +112,16 @@ class Recorder:
         entry = self._operation(name)
         return {status: entry.statuses[int(status)] for status in self.documented.get(name, [])}
 
+    def require_coverage(self, exempt: tuple[str, ...]) -> dict[str, list[str]]:
+        """The coverage gate: per operation, the documented statuses never answered (but those ``exempt``)."""
+        self.gate = exempt
+        for name, statuses in sorted(self.documented.items()):
+            entry = self.operations.get(name, _Operation())
+            missing = [status for status in statuses if not entry.statuses[int(status)] and status not in exempt]
+            if missing:
+                self.uncovered[name] = missing
+        return self.uncovered
+
     def judged(self) -> dict[str, int]:
         total: Counter[str] = Counter()
         for entry in self.operations.values():
@@ -134,6 +146,9 @@ class Recorder:
             "checks": self.judged(),
             "not_run": self.not_run_now(),
             "failures": [dataclasses.asdict(finding) for finding in self.findings.values()],
+            "coverage_gate": None
+            if self.gate is None
+            else {"exempt": list(self.gate), "passed": not self.uncovered, "never_answered": self.uncovered},
             "throttling": self.throttling,
             "stopped": self.stopped,
         }

@@ -228,9 +228,13 @@ class Target:
         body: Any = None,
         raw: bytes | None = None,
         content_type: str | None = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> Answer:
-        """One request: ``body`` as JSON, or ``raw`` bytes as ``content_type``; the oracle has judged its answer."""
-        headers = {"Authorization": auth} if auth else {}
+        """One request: ``body`` as JSON, or ``raw`` bytes as ``content_type``, and any other ``headers``;
+        the oracle has judged its answer."""
+        headers = dict(headers or {})
+        if auth:
+            headers["Authorization"] = auth
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         if data is not None and content_type is not None:
             headers["Content-Type"] = content_type
