@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         "junit-xml": "PATH",
         "report": "PATH",
         "coverage-exempt": "STATUS,...",
+        "export-failures": "DIR",
     }
     parser = CommandParser(
         prog="contract-tests",

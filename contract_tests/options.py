@@ -28,6 +28,7 @@ __all__ = [
     "UsageError",
     "redact_url",
     "resolve",
+    "resolve_defaults",
 ]
 
 DEFAULT_SEED = 20261122
@@ -116,6 +117,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("allow-writes", "send POST /billing to a non-loopback target (gets or creates its Stripe customer)", "flag"),
     Option("require-coverage", "exit 1 when a documented status of an operation was never answered in the run", "flag"),
     Option("coverage-exempt", "documented statuses --require-coverage does not require, e.g. 500,502"),
+    Option("export-failures", "write each failure as a plain pytest file (a regression test) to DIR"),
 )
 
 
@@ -141,6 +143,7 @@ class RunSettings:
     allow_writes: bool = False
     require_coverage: bool = False
     coverage_exempt: tuple[str, ...] = ()
+    export_failures: Path | None = None
 
     @property
     def in_process(self) -> bool:
@@ -281,7 +284,7 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
         raise UsageError("give the target's credentials: --api-key KEY or --basic CLIENT:SECRET")
     if "coverage_exempt" in values:
         values["coverage_exempt"] = _statuses(values["coverage_exempt"])
-    for key in ("junit_xml", "report"):
+    for key in ("junit_xml", "report", "export_failures"):
         if key in values:
             values[key] = Path(values[key])
     settings = RunSettings(**values)
@@ -302,3 +305,8 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
     if settings.max_rps is None and not settings.loopback:
         settings = dataclasses.replace(settings, max_rps=NON_LOOPBACK_MAX_RPS)
     return settings
+
+
+def resolve_defaults(defaults: Mapping[str, str]) -> RunSettings:
+    """Settings from the ``CONTRACT_*`` variables alone, ``defaults`` (by variable) filling those not set."""
+    return resolve({}, {**defaults, **os.environ})

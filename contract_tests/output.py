@@ -12,9 +12,18 @@ from _pytest._io import TerminalWriter
 from schemathesis.core.failures import FailureGroup
 
 from .checks import check_name
-from .report import Recorder, Violation
+from .report import Finding, Recorder, Violation
 
-__all__ = ["coverage_lines", "failure_lines", "gate_lines", "shorten", "summary_lines", "write_json", "write_junit"]
+__all__ = [
+    "coverage_lines",
+    "exported_lines",
+    "failure_lines",
+    "gate_lines",
+    "shorten",
+    "summary_lines",
+    "write_json",
+    "write_junit",
+]
 GATE = "documented_statuses_answered"
 """The coverage gate's check, as the terminal, the JUnit file and the JSON report name it."""
 
@@ -80,6 +89,18 @@ def gate_lines(recorder: Recorder, only: str | None = None) -> list[str]:
             f"--coverage-exempt {','.join(every)}",
             "",
         ]
+    return lines
+
+
+def exported_lines(written: list[Path], left: list[Finding]) -> list[str]:
+    """What --export-failures wrote, and the failures one request cannot show."""
+    lines = []
+    if written:
+        names = ", ".join(path.name for path in written)
+        lines.append(f"exported {len(written)} failure(s) as regression tests to {written[0].parent}: {names}")
+    if left:
+        names = ", ".join(f"{finding.operation} :: {finding.check}" for finding in left)
+        lines.append(f"not exported (a property across several requests; the run's seed replays it): {names}")
     return lines
 
 

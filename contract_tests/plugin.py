@@ -6,9 +6,11 @@ and the ``contract-tests`` script (which runs pytest) behave the same.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -16,9 +18,11 @@ import pytest
 from schemathesis.generation import derive_operation_seed
 
 from . import document, output
+from .export import export_failures
 from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
 from .oracle import Oracle, judging
-from .report import Recorder, Violation
+from .replay import one_answer_decides
+from .report import Finding, Recorder, Violation
 from .target import PreflightError, Target, load_app, preflight
 
 __all__ = [
@@ -50,6 +54,7 @@ RECORDER_KEY = pytest.StashKey[Recorder]()
 ORACLE_KEY = pytest.StashKey[Oracle]()
 ACCOUNTS_KEY = pytest.StashKey[dict[str, str]]()
 RAN_KEY = pytest.StashKey[list[str]]()
+EXPORTED_KEY = pytest.StashKey[tuple[list[Path], list[Finding]]]()  # --export-failures: files, failures left
 PREFLIGHT_KEY = pytest.StashKey[str]()  # the preflight failed on answers that break the contract
 # Tests that need no luck run first, each answer of theirs judged: a fault they show is caught under any seed.
 ORDER = ("test_probes.py", "test_rules.py", "test_mock_only.py", "test_properties.py", "test_operations.py")
@@ -240,6 +245,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found outside any test: the preflight, the coverage gate
     if recorder.throttling["gave_up"] or recorder.stopped:
         session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
+    oracle = config.stash.get(ORACLE_KEY, None)
+    if settings.export_failures and recorder.findings and oracle is not None:
+        replayable = functools.partial(one_answer_decides, verdict=oracle.verdict)
+        config.stash[EXPORTED_KEY] = export_failures(
+            recorder, settings.export_failures, seed=settings.seed, base_url=settings.base_url, replayable=replayable
+        )
     if settings.junit_xml:
         output.write_junit(recorder, settings.junit_xml, seed=settings.seed)
     if settings.report:
@@ -264,6 +275,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.section("contract violations")
         replay = f"--seed {settings.seed} with the same options replays it"
         for line in output.failure_lines(recorder, replay):
+            terminalreporter.write_line(line)
+    exported = config.stash.get(EXPORTED_KEY, None)
+    if exported is not None:
+        for line in output.exported_lines(*exported):
             terminalreporter.write_line(line)
     terminalreporter.section("contract coverage")
     for line in output.coverage_lines(recorder):

@@ -23,18 +23,19 @@ from typing import Any
 import requests
 
 from billing_contract.commands import CommandParser
+from billing_contract.verdict import Verdict
 
 from .document import DocumentError
 from .expect import NOT_JUDGED
-from .options import DEFAULT_APP, UsageError, redact_url, resolve
-from .oracle import COMPLETE_ANSWER, Oracle, judging
+from .options import DEFAULT_APP, RunSettings, UsageError, redact_url, resolve, resolve_defaults
+from .oracle import COMPLETE_ANSWER, judging
 from .report import Recorder
 from .report import Violation as Failed
 from .sent import ReportError, Sent, authorization, read
 from .target import PreflightError, Target, load_app
 from .throttle import OutOfTime, Throttled
 
-__all__ = ["MAX_REPORT_BYTES", "STATUS_RULES", "main", "read_report"]
+__all__ = ["MAX_REPORT_BYTES", "STATUS_RULES", "Replayer", "main", "one_answer_decides", "read_report", "replay_one"]
 
 OK, FAILING, ERROR = 0, 1, 2
 MAX_REPORT_BYTES = 16 * 1024 * 1024
@@ -111,41 +112,73 @@ def _settings(args: Any, report: dict[str, Any]) -> Any:
     return resolve(flags)
 
 
-def _send(target: Target, oracle: Oracle, sent: Sent) -> tuple[requests.Response | None, dict[str, str]]:
-    """The answer to ``sent`` (None: no complete answer) and each check that failed on it, with its message."""
-    headers = dict(sent.headers)
-    auth = authorization(sent, target)
-    if auth is not None:
-        headers["Authorization"] = auth
-    target.session.broken = None  # one request that got no answer does not stop the others
-    try:
-        response = target.session.request(sent.method, target.base_url + sent.path, headers=headers, data=sent.body)
-    except Failed as exc:
-        return None, {finding.check: finding.title for finding in exc.findings}
-    return response, {finding.check: finding.title for finding in oracle.take()}
+def one_answer_decides(check: str, verdict: Verdict) -> bool:
+    """Whether one answer decides ``check``: a check of the oracle's, or one of the suite's status rules."""
+    return check in STATUS_RULES or check in (*verdict.names, COMPLETE_ANSWER)
 
 
-def _replay(target: Target, oracle: Oracle, failure: dict[str, Any], seed: Any) -> tuple[str, str]:
-    """``still failing``, ``fixed`` or ``not replayed``, and what to say of it."""
-    check, sent = failure["check"], failure["sent"]
-    rule = STATUS_RULES.get(check)
-    if rule is None and check not in (*oracle.verdict.names, COMPLETE_ANSWER):
-        return "not replayed", f"a property across several requests; the whole run replays it (--seed {seed})"
-    response: requests.Response | None = None
-    failed: dict[str, str] = {}
-    for _ in range(REPEATED.get(check, 1)):
-        response, failed = _send(target, oracle, sent)
-    if rule is not None and check not in failed and response is not None:
+class Replayer:
+    """Recorded requests sent to the target of ``settings`` (the mock in-process without a base URL), each answer
+    judged by the run's oracle. Raises :class:`PreflightError` for an app that cannot be loaded."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        app, mock = None, False
+        if settings.in_process:
+            app, mock = load_app(settings.app or DEFAULT_APP), settings.app in (None, DEFAULT_APP)
+        self.target = Target(settings, app, mock=mock)
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not rule[0](response.status_code, body):
-            failed[check] = f"expected {rule[1]}, got {response.status_code}"
-    if check in failed:
-        return "still failing", failed[check]
-    others = ", ".join(sorted(failed))
-    return "fixed", f"the answer now fails {others}" if others else ""
+            self.oracle = judging(self.target, Recorder())
+        except BaseException:
+            self.target.close()
+            raise
+
+    def close(self) -> None:
+        self.target.close()
+
+    def _send(self, sent: Sent) -> tuple[requests.Response | None, dict[str, str]]:
+        """The answer to ``sent`` (None: no complete answer) and each check that failed on it, with its message."""
+        target = self.target
+        headers = dict(sent.headers)
+        auth = authorization(sent, target)
+        if auth is not None:
+            headers["Authorization"] = auth
+        target.session.broken = None  # one request that got no answer does not stop the others
+        try:
+            response = target.session.request(sent.method, target.base_url + sent.path, headers=headers, data=sent.body)
+        except Failed as exc:
+            return None, {finding.check: finding.title for finding in exc.findings}
+        return response, {finding.check: finding.title for finding in self.oracle.take()}
+
+    def replay(self, check: str, sent: Sent) -> tuple[str, str]:
+        """``still failing``, ``fixed`` or ``not replayed``, and what to say of it."""
+        if not one_answer_decides(check, self.oracle.verdict):
+            return "not replayed", "a property across several requests; the whole run replays it"
+        rule = STATUS_RULES.get(check)
+        response: requests.Response | None = None
+        failed: dict[str, str] = {}
+        for _ in range(REPEATED.get(check, 1)):
+            response, failed = self._send(sent)
+        if rule is not None and check not in failed and response is not None:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not rule[0](response.status_code, body):
+                failed[check] = f"expected {rule[1]}, got {response.status_code}"
+        if check in failed:
+            return "still failing", failed[check]
+        others = ", ".join(sorted(failed))
+        return "fixed", f"the answer now fails {others}" if others else ""
+
+
+def replay_one(check: str, request: dict[str, Any], *, base_url: str | None = None) -> tuple[str, str]:
+    """One recorded request sent again, as an exported regression test does: to ``CONTRACT_BASE_URL``, else
+    ``base_url``, else the mock in-process, with the ``CONTRACT_*`` credentials."""
+    replayer = Replayer(resolve_defaults({"CONTRACT_BASE_URL": base_url} if base_url else {}))
+    try:
+        return replayer.replay(check, read(request))
+    finally:
+        replayer.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,31 +197,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not failures:
         print(f"contract-tests replay: nothing to replay: {args.report} records no failure")
         return OK
-    app, mock = None, False
+    where = redact_url(settings.base_url) if settings.base_url else "the mock, in-process"
     try:
-        if settings.in_process:
-            app, mock = load_app(settings.app or DEFAULT_APP), settings.app in (None, DEFAULT_APP)
-        target = Target(settings, app, mock=mock)
-    except (PreflightError, OSError, RuntimeError) as exc:
+        replayer = Replayer(settings)
+    except (PreflightError, DocumentError, OSError, RuntimeError) as exc:
         print(f"contract-tests replay: {str(exc)[:300]}", file=sys.stderr)
         return ERROR
-    where = redact_url(settings.base_url) if settings.base_url else "the mock, in-process"
     print(f"contract-tests replay: {len(failures)} failure(s) of {args.report} against {where}")
     outcomes: list[str] = []
     try:
-        oracle = judging(target, Recorder())
         for failure in failures:
-            outcome, said = _replay(target, oracle, failure, report.get("seed"))
+            outcome, said = replayer.replay(failure["check"], failure["sent"])
+            if outcome == "not replayed":
+                said += f" (--seed {report.get('seed')})"
             outcomes.append(outcome)
             print(f"{outcome:<14} {failure['operation']} :: {failure['check']}" + (f": {said}" if said else ""))
     except requests.RequestException as exc:
         print(f"contract-tests replay: cannot reach {where}: {str(exc)[:200]}", file=sys.stderr)
         return ERROR
-    except (ReportError, DocumentError, Throttled, OutOfTime) as exc:
+    except (ReportError, Throttled, OutOfTime) as exc:
         print(f"contract-tests replay: {str(exc)[:300]}", file=sys.stderr)
         return ERROR
     finally:
-        target.close()
+        replayer.close()
     fixed = outcomes.count("fixed")
     print(f"{len(outcomes) - fixed} of {len(outcomes)} not fixed" if fixed < len(outcomes) else "all fixed")
     return OK if fixed == len(outcomes) else FAILING
