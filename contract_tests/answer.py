@@ -57,53 +57,30 @@ class Answer:
     body: bytes | None = None  # the request's body as sent (``data`` is its text, for printing)
 
     @classmethod
+    def _sent(
+        cls, request: Any, status: int, headers: dict[str, str], text: str, credentials: str, secrets: tuple[str, ...]
+    ) -> Answer:
+        sent = tuple((name, str(value)) for name, value in request.headers.items())
+        method, url, body = str(request.method), str(request.url), request.body
+        return cls(method, url, _text(body), status, headers, text, credentials, sent, secrets, _raw(body))
+
+    @classmethod
     def of(cls, response: Any, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
         """From a Schemathesis response (its ``request`` is the prepared request that was sent)."""
-        request = response.request
         headers = {name.lower(): ", ".join(values) for name, values in response.headers.items()}
         text = response.content.decode(response.encoding or "utf-8", "replace")
-        sent = tuple((name, value) for name, value in request.headers.items())
-        data = _text(request.body)
-        return cls(
-            str(request.method),
-            str(request.url),
-            data,
-            response.status_code,
-            headers,
-            text,
-            credentials,
-            sent,
-            secrets,
-            _raw(request.body),
-        )
+        return cls._sent(response.request, response.status_code, headers, text, credentials, secrets)
 
     @classmethod
     def of_requests(cls, response: requests.Response, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
-        request = response.request
         headers = {name.lower(): value for name, value in response.headers.items()}
         text = response.content.decode(response.encoding or "utf-8", "replace")
-        sent = tuple((name, str(value)) for name, value in request.headers.items())
-        data = _text(request.body)
-        return cls(
-            str(request.method),
-            str(request.url),
-            data,
-            response.status_code,
-            headers,
-            text,
-            credentials,
-            sent,
-            secrets,
-            _raw(request.body),
-        )
+        return cls._sent(response.request, response.status_code, headers, text, credentials, secrets)
 
     @classmethod
     def unanswered(cls, request: requests.PreparedRequest, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
         """A request that got no complete answer."""
-        sent = tuple((name, str(value)) for name, value in request.headers.items())
-        data = _text(request.body)
-        method, url, body = str(request.method), str(request.url), _raw(request.body)
-        return cls(method, url, data, NO_ANSWER, {}, "", credentials, sent, secrets, body)
+        return cls._sent(request, NO_ANSWER, {}, "", credentials, secrets)
 
     @property
     def json(self) -> Any:

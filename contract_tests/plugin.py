@@ -18,7 +18,6 @@ import pytest
 from schemathesis.generation import derive_operation_seed
 
 from . import document, output
-from .export import export_failures
 from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, redact_url, resolve
 from .oracle import Oracle, judging
 from .replay import one_answer_decides
@@ -247,6 +246,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
     oracle = config.stash.get(ORACLE_KEY, None)
     if settings.export_failures and recorder.findings and oracle is not None:
+        from .export import export_failures  # only when asked: a run without it imports nothing more
+
         replayable = functools.partial(one_answer_decides, verdict=oracle.verdict)
         config.stash[EXPORTED_KEY] = export_failures(
             recorder, settings.export_failures, seed=settings.seed, base_url=settings.base_url, replayable=replayable
