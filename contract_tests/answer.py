@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-__all__ = ["Answer", "BODY_LINES", "MASK"]
+__all__ = ["Answer", "BODY_LINES", "CLIENT_HEADERS", "MASK"]
 
 BODY_LINES = 6  # lines of the answer's body a failure shows
 _LINE = 160  # characters of each
@@ -23,8 +23,14 @@ _EXCERPT = 300  # characters of an answer an error message quotes
 MASK = "[secret]"
 NO_ANSWER = 0  # the status of a request that got no complete answer
 # Headers a client adds by itself: a reproduction leaves them to curl.
-_CLIENT_HEADERS = {"accept", "accept-encoding", "connection", "content-length", "host", "user-agent", "authorization"}
-_CLIENT_HEADERS.add("x-schemathesis-testcaseid")
+CLIENT_HEADERS = {"accept", "accept-encoding", "connection", "content-length", "host", "user-agent", "authorization"}
+CLIENT_HEADERS.add("x-schemathesis-testcaseid")
+
+
+def _raw(body: Any) -> bytes | None:
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    return body if isinstance(body, bytes) else None
 
 
 def _text(body: Any) -> str | None:
@@ -48,36 +54,33 @@ class Answer:
     credentials: str = ""  # "Bearer $CONTRACT_API_KEY": where the secret is, never the secret
     request_headers: tuple[tuple[str, str], ...] = ()
     secrets: tuple[str, ...] = ()  # masked wherever the answer or the request is printed
+    body: bytes | None = None  # the request's body as sent (``data`` is its text, for printing)
+
+    @classmethod
+    def _sent(
+        cls, request: Any, status: int, headers: dict[str, str], text: str, credentials: str, secrets: tuple[str, ...]
+    ) -> Answer:
+        sent = tuple((name, str(value)) for name, value in request.headers.items())
+        method, url, body = str(request.method), str(request.url), request.body
+        return cls(method, url, _text(body), status, headers, text, credentials, sent, secrets, _raw(body))
 
     @classmethod
     def of(cls, response: Any, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
         """From a Schemathesis response (its ``request`` is the prepared request that was sent)."""
-        request = response.request
         headers = {name.lower(): ", ".join(values) for name, values in response.headers.items()}
         text = response.content.decode(response.encoding or "utf-8", "replace")
-        sent = tuple((name, value) for name, value in request.headers.items())
-        data = _text(request.body)
-        return cls(
-            str(request.method), str(request.url), data, response.status_code, headers, text, credentials, sent, secrets
-        )
+        return cls._sent(response.request, response.status_code, headers, text, credentials, secrets)
 
     @classmethod
     def of_requests(cls, response: requests.Response, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
-        request = response.request
         headers = {name.lower(): value for name, value in response.headers.items()}
         text = response.content.decode(response.encoding or "utf-8", "replace")
-        sent = tuple((name, str(value)) for name, value in request.headers.items())
-        data = _text(request.body)
-        return cls(
-            str(request.method), str(request.url), data, response.status_code, headers, text, credentials, sent, secrets
-        )
+        return cls._sent(response.request, response.status_code, headers, text, credentials, secrets)
 
     @classmethod
     def unanswered(cls, request: requests.PreparedRequest, credentials: str, secrets: tuple[str, ...] = ()) -> Answer:
         """A request that got no complete answer."""
-        sent = tuple((name, str(value)) for name, value in request.headers.items())
-        data = _text(request.body)
-        return cls(str(request.method), str(request.url), data, NO_ANSWER, {}, "", credentials, sent, secrets)
+        return cls._sent(request, NO_ANSWER, {}, "", credentials, secrets)
 
     def without_headers(self, names: tuple[str, ...]) -> Answer:
         """The same exchange, as if the request had not carried the headers ``names``."""
@@ -108,7 +111,7 @@ class Answer:
         if self.data is not None and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json"
         for name, value in headers.items():
-            if name.lower() not in _CLIENT_HEADERS:
+            if name.lower() not in CLIENT_HEADERS:
                 parts += ["-H", f"{name}: {value}" if value.strip() else f"{name};"]  # "Name;": curl sends it empty
         if self.data is not None:
             parts += ["--data-binary", self.mask(self.data)]

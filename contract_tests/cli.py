@@ -18,7 +18,7 @@ import pytest
 from billing_contract import __version__
 from billing_contract.commands import CommandParser
 
-from . import compat_cli
+from . import compat_cli, replay
 from .options import OPTIONS, UsageError, resolve
 from .plugin import APP_KEY, RECORDER_KEY
 
@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         "workers": "N",
         "junit-xml": "PATH",
         "report": "PATH",
+        "coverage-exempt": "STATUS,...",
+        "export-failures": "DIR",
     }
     parser = CommandParser(
         prog="contract-tests",
@@ -97,7 +99,7 @@ class _Outcome:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         recorder = session.config.stash.get(RECORDER_KEY, None)
         if recorder is not None:
-            self.violations += len(recorder.findings)
+            self.violations += len(recorder.findings) + len(recorder.uncovered)
             self.gave_up = recorder.throttling["gave_up"]
             self.stopped = recorder.stopped
 
@@ -107,6 +109,8 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compat"]:
         return compat_cli.main(argv[1:])
+    if argv[:1] == ["replay"]:
+        return replay.main(argv[1:])
     extra: list[str] = []
     if "--" in argv:
         index = argv.index("--")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .answer import Answer
 from .oracle import Oracle
 from .report import Finding, Recorder
+from .sent import record
 from .target import Target
 
 __all__ = ["NOT_JUDGED", "Expect"]
@@ -30,7 +31,7 @@ class Expect:
         if ok:
             self.recorder.ran(operation, check)
             return True
-        finding = Finding(operation, check, expected, answer.describe(expected))
+        finding = Finding(operation, check, expected, answer.describe(expected), record(answer, self.target))
         self.recorder.failed(finding)
         self.oracle.pending.append(finding)
         return False

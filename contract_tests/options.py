@@ -30,6 +30,7 @@ __all__ = [
     "hypothesis_home",
     "redact_url",
     "resolve",
+    "resolve_defaults",
 ]
 
 DEFAULT_SEED = 20261122
@@ -116,6 +117,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("junit-xml", "write a JUnit XML report (one test per operation and check) to PATH"),
     Option("report", "write a JSON report (summary and failures) to PATH"),
     Option("allow-writes", "send POST /billing to a non-loopback target (gets or creates its Stripe customer)", "flag"),
+    Option("require-coverage", "exit 1 when a documented status of an operation was never answered in the run", "flag"),
+    Option("coverage-exempt", "documented statuses --require-coverage does not require, e.g. 500,502"),
+    Option("export-failures", "write each failure as a plain pytest file (a regression test) to DIR"),
 )
 
 
@@ -139,6 +143,9 @@ class RunSettings:
     junit_xml: Path | None = None
     report: Path | None = None
     allow_writes: bool = False
+    require_coverage: bool = False
+    coverage_exempt: tuple[str, ...] = ()
+    export_failures: Path | None = None
 
     @property
     def in_process(self) -> bool:
@@ -241,6 +248,13 @@ def hypothesis_home(environ: Mapping[str, str] | None = None) -> Path | None:
     return Path(cache) / "contract-tests" / "hypothesis"
 
 
+def _statuses(raw: str) -> tuple[str, ...]:
+    statuses = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not statuses or not all(re.fullmatch(r"[1-5][0-9][0-9]", status) for status in statuses):
+        raise UsageError(f"--coverage-exempt must be HTTP statuses separated by commas (500,502), got {_excerpt(raw)}")
+    return statuses
+
+
 def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> RunSettings:
     """Settings from ``flags`` (keyed by ``Option.dest``; None means not given), then ``CONTRACT_*``."""
     environ = os.environ if environ is None else environ
@@ -282,7 +296,9 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
         values["basic"] = (client, secret)
     if not values.get("api_key") and basic is None:
         raise UsageError("give the target's credentials: --api-key KEY or --basic CLIENT:SECRET")
-    for key in ("junit_xml", "report"):
+    if "coverage_exempt" in values:
+        values["coverage_exempt"] = _statuses(values["coverage_exempt"])
+    for key in ("junit_xml", "report", "export_failures"):
         if key in values:
             values[key] = Path(values[key])
     settings = RunSettings(**values)
@@ -303,3 +319,8 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
     if settings.max_rps is None and not settings.loopback:
         settings = dataclasses.replace(settings, max_rps=NON_LOOPBACK_MAX_RPS)
     return settings
+
+
+def resolve_defaults(defaults: Mapping[str, str]) -> RunSettings:
+    """Settings from the ``CONTRACT_*`` variables alone, ``defaults`` (by variable) filling those not set."""
+    return resolve({}, {**defaults, **os.environ})

@@ -30,14 +30,16 @@ from billing_contract.drift import Drift
 from billing_contract.media import is_json, media_type
 from billing_contract.verdict import Verdict, Violation, failure_message
 
+from . import document
 from .answer import Answer
 from .report import Finding, Recorder, request_digest
 from .report import Violation as Failed
 from .reproduce import case_reproduction, probe_headers, without_probes
+from .sent import record
 from .target import PreflightError, Target
 from .transport import IncompleteAnswer
 
-__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "case_finding", "expectation"]
+__all__ = ["COMPLETE_ANSWER", "EXPECTATIONS", "Oracle", "case_finding", "expectation", "judging"]
 
 COMPLETE_ANSWER = "complete_answer"
 EXPECTATIONS = {
@@ -66,13 +68,17 @@ def expectation(check: str, message: str) -> str:
     return f"{wanted} ({message})" if wanted and message else wanted or message
 
 
-def case_finding(operation: str, failure: Failure, answer: Answer, *, invalid_headers: bool = False) -> Finding:
+def case_finding(
+    operation: str, failure: Failure, answer: Answer, *, invalid_headers: bool = False, target: Target | None = None
+) -> Finding:
     """A failure of one of Schemathesis's case checks, worded as the oracle words its own: an assert in a check is
-    not "Custom check failed". ``invalid_headers``: the case's headers were generated to break the document."""
+    not "Custom check failed". ``invalid_headers``: the case's headers were generated to break the document.
+    With ``target``, the finding keeps the request as shown, for replay."""
     name = check_name(failure)
     said = failure_message(failure)
     shown = case_reproduction(answer, name, invalid_headers=invalid_headers)
-    return Finding(operation, name, said, shown.describe(expectation(name, said)))
+    request = None if target is None else record(shown, target)
+    return Finding(operation, name, said, shown.describe(expectation(name, said)), request)
 
 
 def _parsed(body: bytes | None, kind: str) -> Any:
@@ -146,8 +152,9 @@ class Oracle:
         shown = [violation.check for violation in violations if self._shown(operation, violation, answer)]
         reproductions = without_probes(request, answer, shown, self._judge_again)
         for violation in violations:
-            details = reproductions.get(violation.check, answer).describe(expectation(*violation))
-            finding = Finding(operation, violation.check, violation.message, details)
+            shown_answer = reproductions.get(violation.check, answer)
+            details = shown_answer.describe(expectation(*violation))
+            finding = Finding(operation, violation.check, violation.message, details, record(shown_answer, self.target))
             self.recorder.failed(finding)
             self.pending.append(finding)
 
@@ -232,7 +239,10 @@ class Oracle:
             f"a complete answer within {settings.timeout:g} s (--timeout) "
             f"and {settings.max_answer_bytes} bytes (--max-answer-bytes)"
         )
-        finding = Finding(operation, COMPLETE_ANSWER, exc.why, self._answer(request).describe(expected, exc.why))
+        answer = self._answer(request)
+        finding = Finding(
+            operation, COMPLETE_ANSWER, exc.why, answer.describe(expected, exc.why), record(answer, self.target)
+        )
         self.recorder.failed(finding)
         return Failed([finding])
 
@@ -243,3 +253,19 @@ class Oracle:
         for finding in found:
             unique.setdefault((finding.operation, finding.check), finding)
         return list(unique.values())
+
+
+def judging(target: Target, recorder: Recorder, progress: Any = None, *, drift: bool = False) -> Oracle:
+    """The oracle of a run against ``target``: the document (``--spec``) read, its statuses given to ``recorder``,
+    and every answer of the target's session judged from now on; with ``drift``, what a deployment's answers carry
+    that the document does not name is kept too (never for the mock: it is the document, what else it says is its
+    own). Raises :class:`document.DocumentError`."""
+    settings = target.settings
+    raw = document.load(settings.spec, timeout=settings.timeout)
+    active = document.active(document.Document(raw, mock=target.is_mock))
+    recorder.documented = active.statuses()
+    verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
+    kept = Drift(raw) if drift and not target.is_mock else None
+    oracle = Oracle(target, recorder, verdict, progress, kept)
+    target.session.observer = oracle
+    return oracle

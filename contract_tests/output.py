@@ -14,17 +14,21 @@ from schemathesis.core.failures import FailureGroup
 from billing_contract.drift_report import fact_text
 
 from .checks import check_name
-from .report import Recorder, Violation
+from .report import Finding, Recorder, Violation
 
 __all__ = [
     "coverage_lines",
+    "exported_lines",
     "failure_lines",
+    "gate_lines",
     "shorten",
     "summary_lines",
     "undocumented_lines",
     "write_json",
     "write_junit",
 ]
+GATE = "documented_statuses_answered"
+"""The coverage gate's check, as the terminal, the JUnit file and the JSON report name it."""
 
 
 def _statuses(recorder: Recorder, name: str) -> tuple[str, str]:
@@ -78,6 +82,41 @@ def undocumented_lines(recorder: Recorder) -> list[str]:
     ]
 
 
+def _gate(name: str, missing: list[str]) -> str:
+    return f"{name} never answered {', '.join(missing)}, which the document gives it"
+
+
+def gate_lines(recorder: Recorder, only: str | None = None) -> list[str]:
+    """One block per operation (or ``only`` this one) a documented status of which was never answered."""
+    exempt = ", ".join(recorder.gate or ()) or "none"
+    every = sorted({*(recorder.gate or ()), *(status for missing in recorder.uncovered.values() for status in missing)})
+    lines: list[str] = []
+    for name, missing in recorder.uncovered.items():
+        if only not in (None, name):
+            continue
+        lines += [
+            f"FAILED {name} :: {GATE}",
+            "  expected: every documented status answered at least once (--require-coverage)",
+            f"  got:      {_gate(name, missing)} (exempt: {exempt})",
+            f"  fix:      make the run reach them, or exempt those the target cannot show: "
+            f"--coverage-exempt {','.join(every)}",
+            "",
+        ]
+    return lines
+
+
+def exported_lines(written: list[Path], left: list[Finding]) -> list[str]:
+    """What --export-failures wrote, and the failures one request cannot show."""
+    lines = []
+    if written:
+        names = ", ".join(path.name for path in written)
+        lines.append(f"exported {len(written)} failure(s) as regression tests to {written[0].parent}: {names}")
+    if left:
+        names = ", ".join(f"{finding.operation} :: {finding.check}" for finding in left)
+        lines.append(f"not exported (a property across several requests; the run's seed replays it): {names}")
+    return lines
+
+
 def write_junit(recorder: Recorder, path: Path, *, seed: int) -> None:
     suite = ET.Element("testsuite", name="contract-tests")
     properties = ET.SubElement(suite, "properties")
@@ -97,6 +136,13 @@ def write_junit(recorder: Recorder, path: Path, *, seed: int) -> None:
             if finding is not None:
                 failures += 1
                 ET.SubElement(case, "failure", message=finding.title).text = finding.details
+    for name in sorted(recorder.documented) if recorder.gate is not None else []:
+        tests += 1
+        case = ET.SubElement(suite, "testcase", classname=name, name=f"{name} :: {GATE}")
+        if name in recorder.uncovered:
+            failures += 1
+            message = _gate(name, recorder.uncovered[name])
+            ET.SubElement(case, "failure", message=message).text = "\n".join(gate_lines(recorder, name))
     for check, why in recorder.not_run_now().items():
         tests += 1
         skipped += 1
@@ -110,7 +156,12 @@ def write_junit(recorder: Recorder, path: Path, *, seed: int) -> None:
 
 
 def write_json(recorder: Recorder, path: Path, *, seed: int, target: str) -> None:
-    data = {"target": target, "seed": seed, "passed": not recorder.findings, **recorder.to_dict()}
+    data = {
+        "target": target,
+        "seed": seed,
+        "passed": not recorder.findings and not recorder.uncovered,
+        **recorder.to_dict(),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 

@@ -6,10 +6,12 @@ and the ``contract-tests`` script (which runs pytest) behave the same.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import warnings
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -17,13 +19,11 @@ import hypothesis.configuration
 import pytest
 from schemathesis.generation import derive_operation_seed
 
-from billing_contract.drift import Drift
-from billing_contract.verdict import Verdict
-
 from . import document, output
 from .options import DEFAULT_APP, OPTIONS, RunSettings, UsageError, hypothesis_home, redact_url, resolve
-from .oracle import Oracle
-from .report import Recorder, Violation
+from .oracle import Oracle, judging
+from .replay import one_answer_decides
+from .report import Finding, Recorder, Violation
 from .target import PreflightError, Target, load_app, preflight
 
 __all__ = [
@@ -57,6 +57,7 @@ RECORDER_KEY = pytest.StashKey[Recorder]()
 ORACLE_KEY = pytest.StashKey[Oracle]()
 ACCOUNTS_KEY = pytest.StashKey[dict[str, str]]()
 RAN_KEY = pytest.StashKey[list[str]]()
+EXPORTED_KEY = pytest.StashKey[tuple[list[Path], list[Finding]]]()  # --export-failures: files, failures left
 PREFLIGHT_KEY = pytest.StashKey[str]()  # the preflight failed on answers that break the contract
 STOP_KEY = pytest.StashKey[str]()  # the run cannot start (app, document, preflight): the one line that says why
 # Tests that need no luck run first, each answer of theirs judged: a fault they show is caught under any seed.
@@ -156,17 +157,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[TARGET_KEY] = target
     recorder = config.stash[RECORDER_KEY] = Recorder()
     try:
-        raw = document.load(settings.spec, timeout=settings.timeout)
-        active = document.active(document.Document(raw, mock=target.is_mock))
+        oracle = config.stash[ORACLE_KEY] = judging(target, recorder, Progress(config, recorder), drift=True)
     except document.DocumentError as exc:
         target.close()
         _stop(session, str(exc))
         return
-    recorder.documented = active.statuses()
-    verdict = Verdict(active.raw, mock=target.is_mock, server_errors=True, tracking_ids=recorder.tracking_ids)
-    drift = None if target.is_mock else Drift(raw)  # the mock is the document: what else it says is its own
-    oracle = config.stash[ORACLE_KEY] = Oracle(target, recorder, verdict, Progress(config, recorder), drift)
-    target.session.observer = oracle
     oracle.preflight = True
     try:
         config.stash[ACCOUNTS_KEY] = preflight(target)
@@ -283,10 +278,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         total = session.testscollected
         listed = ", ".join(ran[:8]) + (", ..." if len(ran) > 8 else "")
         recorder.stopped = f"{target.session.budget.spent}; ran {len(ran)} of {total} tests ({listed or 'none'})"
-    if recorder.findings and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found by the oracle outside any test (the preflight)
+    if settings.require_coverage and PREFLIGHT_KEY not in config.stash:
+        recorder.require_coverage(settings.coverage_exempt)
+    failed = recorder.findings or recorder.uncovered
+    if failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # found outside any test: the preflight, the coverage gate
     if recorder.throttling["gave_up"] or recorder.stopped:
         session.exitstatus = pytest.ExitCode.INTERRUPTED  # no verdict: exit code 2, never 1
+    oracle = config.stash.get(ORACLE_KEY, None)
+    if settings.export_failures and recorder.findings and oracle is not None:
+        from .export import export_failures  # only when asked: a run without it imports nothing more
+
+        replayable = functools.partial(one_answer_decides, verdict=oracle.verdict)
+        config.stash[EXPORTED_KEY] = export_failures(
+            recorder, settings.export_failures, seed=settings.seed, base_url=settings.base_url, replayable=replayable
+        )
     if settings.junit_xml:
         output.write_junit(recorder, settings.junit_xml, seed=settings.seed)
     if settings.report:
@@ -313,7 +319,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if recorder.findings:
         terminalreporter.section("contract violations")
         replay = f"--seed {settings.seed} with the same options replays it"
+        if settings.report:
+            replay += f"; contract-tests replay {settings.report} sends the failing requests alone"
         for line in output.failure_lines(recorder, replay):
+            terminalreporter.write_line(line)
+    exported = config.stash.get(EXPORTED_KEY, None)
+    if exported is not None:
+        for line in output.exported_lines(*exported):
             terminalreporter.write_line(line)
     terminalreporter.section("contract coverage")
     for line in output.coverage_lines(recorder):
@@ -321,6 +333,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if recorder.undocumented:
         terminalreporter.section("undocumented (warnings, not failures)")
         for line in output.undocumented_lines(recorder):
+            terminalreporter.write_line(line)
+    if recorder.uncovered:
+        terminalreporter.section("contract coverage gate")
+        for line in output.gate_lines(recorder):
             terminalreporter.write_line(line)
     terminalreporter.section("contract summary")
     for line in output.summary_lines(recorder):
@@ -333,7 +349,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"{throttling['waited_seconds']:g} s, lowered its rate to {throttling['lowest_rps']} requests per second "
             f"at the lowest, and ended at {final}"
         )
-    failed = recorder.findings or exitstatus == pytest.ExitCode.TESTS_FAILED
+    failed = recorder.findings or recorder.uncovered or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"
     if throttling["gave_up"]:
         verdict = f"no verdict: stopped because the target kept throttling: {throttling['gave_up']}"

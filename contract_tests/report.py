@@ -21,6 +21,7 @@ class Finding:
     check: str
     title: str
     details: str  # the block's body: expected, got, request, curl (see Answer.describe)
+    request: dict[str, Any] | None = None  # the request as sent, secrets out (contract_tests.sent): for replay
 
     def block(self, replay: str) -> list[str]:
         return [
@@ -78,6 +79,8 @@ class Recorder:
         self.stopped: str | None = None  # the run's budget was spent: what ran
         # What the target's answers carried that the document does not name (billing_contract.drift): warnings
         self.undocumented: dict[str, dict[str, Any]] = {}
+        self.gate: tuple[str, ...] | None = None  # --require-coverage: the statuses exempted; None: no gate
+        self.uncovered: dict[str, list[str]] = {}  # the gate's verdict: per operation, documented statuses not seen
 
     def _operation(self, operation: str) -> _Operation:
         return self.operations.setdefault(operation, _Operation())
@@ -137,6 +140,16 @@ class Recorder:
         entry = self._operation(name)
         return {status: entry.statuses[int(status)] for status in self.documented.get(name, [])}
 
+    def require_coverage(self, exempt: tuple[str, ...]) -> dict[str, list[str]]:
+        """The coverage gate: per operation, the documented statuses never answered (but those ``exempt``)."""
+        self.gate = exempt
+        for name, statuses in sorted(self.documented.items()):
+            entry = self.operations.get(name, _Operation())
+            missing = [status for status in statuses if not entry.statuses[int(status)] and status not in exempt]
+            if missing:
+                self.uncovered[name] = missing
+        return self.uncovered
+
     def judged(self) -> dict[str, int]:
         total: Counter[str] = Counter()
         for entry in self.operations.values():
@@ -161,6 +174,9 @@ class Recorder:
             "checks": self.judged(),
             "not_run": self.not_run_now(),
             "failures": [dataclasses.asdict(finding) for finding in self.findings.values()],
+            "coverage_gate": None
+            if self.gate is None
+            else {"exempt": list(self.gate), "passed": not self.uncovered, "never_answered": self.uncovered},
             "throttling": self.throttling,
             "stopped": self.stopped,
             "undocumented": sorted(self.undocumented.values(), key=lambda fact: (fact["operation"], -fact["count"])),

@@ -50,6 +50,7 @@ class Credential:
     name: str  # "bearer", "basic", "the key with its last character changed", ...
     header: str
     shell: str  # "Bearer $CONTRACT_API_KEY": a shell word that rebuilds the header from the environment
+    slot: str = ""  # "api-key", "basic: its secret cut short"...: the flag it comes from, how a report names it
 
 
 def load_app(spec: str) -> Any:
@@ -95,15 +96,16 @@ class Target:
         self._base_path = urlsplit(self.base_url).path.rstrip("/")
         self.forms: list[Credential] = []
         if settings.api_key:
-            self.forms.append(Credential("bearer", bearer(settings.api_key), "Bearer $CONTRACT_API_KEY"))
+            self.forms.append(Credential("bearer", bearer(settings.api_key), "Bearer $CONTRACT_API_KEY", "api-key"))
         if settings.basic:
             shell = 'Basic $(printf %s "$CONTRACT_BASIC" | base64)'
-            self.forms.append(Credential("basic", basic(settings.basic), shell))
+            self.forms.append(Credential("basic", basic(settings.basic), shell, "basic"))
         self.auth = self.forms[0].header
         self.other: Credential | None = None
         if settings.other_api_key:
             key = settings.other_api_key
-            self.other = Credential("the other account's bearer", bearer(key), "Bearer $CONTRACT_OTHER_API_KEY")
+            shell = "Bearer $CONTRACT_OTHER_API_KEY"
+            self.other = Credential("the other account's bearer", bearer(key), shell, "other-api-key")
         self.other_auth = self.other.header if self.other else None
         self._known = {credential.header: credential for credential in self.known()}
         self._secrets = self._derived_secrets()
@@ -118,22 +120,30 @@ class Target:
         """For each credential given, the ones that must be refused: one character off, cut short, longer,
         the right id with a wrong secret, the right secret under another id, the wrong scheme."""
         found = []
-        keys = [("CONTRACT_API_KEY", self.settings.api_key), ("CONTRACT_OTHER_API_KEY", self.settings.other_api_key)]
-        for variable, key in keys:
+        keys = [("api-key", self.settings.api_key), ("other-api-key", self.settings.other_api_key)]
+        for flag, key in keys:
             if not key:
                 continue
+            variable = "CONTRACT_" + flag.replace("-", "_").upper()
             last, first = _changed(key[-1]), _changed(key[0])
             found += [
-                Credential("its last character changed", bearer(key[:-1] + last), f"Bearer ${{{variable}%?}}{last}"),
-                Credential("its first character changed", bearer(first + key[1:]), f"Bearer {first}${{{variable}#?}}"),
-                Credential("cut short by one character", bearer(key[:-1]), f"Bearer ${{{variable}%?}}"),
-                Credential("one character longer", bearer(key + "x"), f"Bearer ${{{variable}}}x"),
-                Credential("sent as Basic", f"Basic {key}", f"Basic ${variable}"),
+                dataclasses.replace(credential, slot=f"{flag}: {credential.name}")
+                for credential in (
+                    Credential(
+                        "its last character changed", bearer(key[:-1] + last), f"Bearer ${{{variable}%?}}{last}"
+                    ),
+                    Credential(
+                        "its first character changed", bearer(first + key[1:]), f"Bearer {first}${{{variable}#?}}"
+                    ),
+                    Credential("cut short by one character", bearer(key[:-1]), f"Bearer ${{{variable}%?}}"),
+                    Credential("one character longer", bearer(key + "x"), f"Bearer ${{{variable}}}x"),
+                    Credential("sent as Basic", f"Basic {key}", f"Basic ${variable}"),
+                )
             ]
         if self.settings.basic:
             client, secret = self.settings.basic
             pair = 'printf %s "$CONTRACT_BASIC"'
-            found += [
+            misses = [
                 Credential(
                     "the right client id with a wrong secret",
                     basic((client, secret + "x" if secret else "x")),
@@ -153,8 +163,20 @@ class Target:
                     "the pair sent as Bearer", "Bearer " + basic(self.settings.basic)[6:], f"Bearer $({pair} | base64)"
                 ),
             ]
+            found += [dataclasses.replace(credential, slot=f"basic: {credential.name}") for credential in misses]
         given = {credential.header for credential in [*self.forms, *([self.other] if self.other else [])]}
         return [credential for credential in found if credential.header not in given]
+
+    def slot(self, auth: str | None) -> str:
+        """How a report names the credential ``auth`` without its secret: its slot, "none", or "as sent"."""
+        if not auth:
+            return "none"
+        known = self._known.get(auth)
+        return known.slot if known is not None else "as sent"
+
+    def by_slot(self, slot: str) -> Credential | None:
+        """This run's credential in ``slot`` (a report's name for one), or None if its flag was not given."""
+        return next((credential for credential in self.known() if credential.slot == slot), None)
 
     def secrets(self) -> tuple[str, ...]:
         """What a printed answer must never show: the run's secrets and everything derived from them."""
@@ -206,9 +228,13 @@ class Target:
         body: Any = None,
         raw: bytes | None = None,
         content_type: str | None = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> Answer:
-        """One request: ``body`` as JSON, or ``raw`` bytes as ``content_type``; the oracle has judged its answer."""
-        headers = {"Authorization": auth} if auth else {}
+        """One request: ``body`` as JSON, or ``raw`` bytes as ``content_type``, and any other ``headers``;
+        the oracle has judged its answer."""
+        headers = dict(headers or {})
+        if auth:
+            headers["Authorization"] = auth
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         if data is not None and content_type is not None:
             headers["Content-Type"] = content_type

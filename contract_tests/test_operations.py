@@ -64,7 +64,9 @@ class Exercise:
             component = case.meta.components.get(ParameterLocation.HEADER) if case.meta is not None else None
             invalid_headers = component is not None and component.mode.is_negative
             for failure in group.exceptions:
-                finding = case_finding(case.operation.label, failure, answer, invalid_headers=invalid_headers)
+                finding = case_finding(
+                    case.operation.label, failure, answer, invalid_headers=invalid_headers, target=self.target
+                )
                 self.recorder.failed(finding)
                 self.oracle.pending.append(finding)
         return response

@@ -28,7 +28,8 @@ def test_the_mock_in_process_passes_and_reports_per_operation_and_check(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
-    status = main(["--profile", "quick", "--seed", "7", "--junit-xml", str(junit), "--report", str(report)])
+    files = ["--junit-xml", str(junit), "--report", str(report)]
+    status = main(["--profile", "quick", "--seed", "7", "--require-coverage", *files])
     out = capsys.readouterr().out
     assert status == OK
     assert "seed 7" in out
@@ -36,6 +37,7 @@ def test_the_mock_in_process_passes_and_reports_per_operation_and_check(
     names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
     assert "POST /billing :: response_schema_conformance" in names
     assert "POST /billing :: same_stripe_customer" in names
+    assert "POST /billing :: documented_statuses_answered" in names  # every documented status answered
     assert json.loads(report.read_text())["seed"] == 7
 
 
