@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         "Without --base-url the mock is tested in-process. Every option can also be set as the "
         "CONTRACT_* environment variable named in its help.",
         epilog="Exit codes: 0 the target honours the contract, 1 violations found, "
-        "2 usage, configuration or connection error. Arguments after -- go to pytest.",
+        "2 usage, configuration or connection error. Arguments after -- go to pytest. "
+        "Also: contract-tests replay REPORT.json (send a report's failing requests again), "
+        "contract-tests compat OLD NEW (what a change to the document breaks); each with --help.",
     )
     for option in OPTIONS:
         if option.kind == "flag":
