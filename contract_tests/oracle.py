@@ -128,10 +128,10 @@ class Oracle:
         operation = self.operation(method, path)
         body = request.body.encode() if isinstance(request.body, str) else request.body
         body = body if isinstance(body, bytes) else None
-        self.recorder.sent(operation, response.status_code, request_digest(method, str(request.url), body))
+        headers = {name.lower(): str(value) for name, value in request.headers.items()}
+        self.recorder.sent(operation, response.status_code, request_digest(method, str(request.url), body, headers))
         if self.progress is not None:
             self.progress.tick(operation)
-        headers = {name.lower(): str(value) for name, value in request.headers.items()}
         judged: list[str] = []
         violations = self._judge(request, response, judged.append)
         if self.drift is not None:

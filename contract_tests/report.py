@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["Finding", "Recorder", "Violation"]
@@ -57,9 +58,18 @@ _FACT_KEY = ("operation", "kind", "status", "where", "path", "name", "value", "m
 _FACT_TIMES = ("firstSeen", "lastSeen")
 
 
-def request_digest(method: str, url: str, body: bytes | str | None) -> int:
+_UNSTABLE_HEADERS = frozenset({"x-schemathesis-testcaseid"})  # another id each run, whatever the seed
+
+
+def request_digest(method: str, url: str, body: bytes | str | None, headers: Mapping[str, str] | None = None) -> int:
+    """A request's fingerprint: method, URL, headers (lower-case names) and body; a GET differs by its headers."""
     data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
-    return int.from_bytes(hashlib.sha256(f"{method} {url}\n".encode() + data).digest()[:16], "big")
+    head = "".join(
+        f"{name}: {value}\n" for name, value in sorted((headers or {}).items()) if name not in _UNSTABLE_HEADERS
+    )
+    return int.from_bytes(
+        hashlib.sha256(f"{method} {url}\n{head}\n".encode("utf-8", "surrogatepass") + data).digest()[:16], "big"
+    )
 
 
 class Recorder:
