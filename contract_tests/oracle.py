@@ -122,7 +122,9 @@ class Oracle:
             return Answer.unanswered(request, credentials, self.target.secrets())
         return Answer.of_requests(response, credentials, self.target.secrets())
 
-    def answered(self, request: requests.PreparedRequest, response: requests.Response) -> None:
+    def answered(
+        self, request: requests.PreparedRequest, response: requests.Response, *, transient: bool = False
+    ) -> None:
         method = str(request.method)
         path = self.target.path(str(request.url))
         operation = self.operation(method, path)
@@ -140,7 +142,8 @@ class Oracle:
             self.drift.observe(method, path, response.status_code, headers_seen, response.content, [], hidden=hidden)
         failed = {violation.check for violation in violations}
         self.recorder.ran(operation, *(check for check in judged if check not in failed))  # failed() counts the rest
-        violations = [violation for violation in violations if violation.check not in self._allowed]
+        allowed = self._allowed | ({"not_a_server_error"} if transient else set())  # a 502 sent again: documented
+        violations = [violation for violation in violations if violation.check not in allowed]
         account = self._accounts.get(headers.get("authorization", ""))
         # Not in the preflight: credentials given for one account that name two is a usage error it reports itself.
         if account is not None and not self.preflight and 200 <= response.status_code < 300:

@@ -265,7 +265,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if recorder is None or settings is None:
         return
     if target is not None:
-        recorder.throttled(target.session.throttle.to_dict())
+        recorder.throttled({**target.session.throttle.to_dict(), "provider_retries": target.session.provider_retries})
     oracle = config.stash.get(ORACLE_KEY, None)
     if oracle is not None and oracle.drift is not None:
         recorder.observed(oracle.drift.report())
@@ -348,6 +348,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"the target throttled {throttling['answers']} answer(s) (429/503 with Retry-After); the suite waited "
             f"{throttling['waited_seconds']:g} s, lowered its rate to {throttling['lowest_rps']} requests per second "
             f"at the lowest, and ended at {final}"
+        )
+    if throttling["provider_retries"]:
+        terminalreporter.write_line(
+            f"the target answered 502 (the payment provider failed, documented) {throttling['provider_retries']} "
+            "time(s); each of those requests was sent once more and the second answer judged"
+        )
+    if throttling["provider_retries"]:
+        terminalreporter.write_line(
+            f"the target answered 502 (the payment provider failed, documented) {throttling['provider_retries']} "
+            "time(s); each of those requests was sent once more and the second answer judged"
         )
     failed = recorder.findings or recorder.uncovered or exitstatus == pytest.ExitCode.TESTS_FAILED
     verdict = "violations found" if failed else "the target honours the contract"

@@ -85,6 +85,7 @@ class Recorder:
             "lowest_rps": None,
             "final_rps": None,
             "gave_up": None,
+            "provider_retries": 0,  # 502s (the payment provider failed) whose request was sent once more
         }
         self.stopped: str | None = None  # the run's budget was spent: what ran
         # What the target's answers carried that the document does not name (billing_contract.drift): warnings
@@ -126,6 +127,7 @@ class Recorder:
             rates = [rate for rate in (mine[key], data.get(key)) if rate]
             mine[key] = min(rates) if rates else None
         mine["gave_up"] = mine["gave_up"] or data["gave_up"]
+        mine["provider_retries"] += data.get("provider_retries", 0)
 
     def observed(self, drift: dict[str, Any]) -> None:
         """The undocumented facts of a drift report (:meth:`billing_contract.drift.Drift.report`), added up."""

@@ -86,6 +86,7 @@ class Target:
         self.is_mock = mock
         self.limiter = RateLimiter(settings.max_rps / share if settings.max_rps else None)
         self.session = LimitedSession(self.limiter, settings.timeout, Budget(settings.max_time))
+        self.session.provider_retry = not mock
         self.exchanger = Exchanger(app, timeout=settings.timeout, max_bytes=settings.max_answer_bytes)
         adapter = BoundedAdapter(self.exchanger)
         for prefix in ("http://", "https://"):
@@ -271,6 +272,8 @@ def _check_credentials(target: Target, auth: str, what: str) -> str:
             f"the target refused {what} (GET {ORGANIZATION_PATH} answered {answer.status}): "
             "check the key or the client id and secret; nothing was tested"
         )
+    if answer.status == 402:  # documented: the credential is good, its account has used its caps
+        return ""
     if answer.status != 200:
         raise PreflightError(
             f"GET {ORGANIZATION_PATH} with {what} answered {answer.status}, not 200: {answer.excerpt()}"
@@ -284,7 +287,8 @@ def _check_credentials(target: Target, auth: str, what: str) -> str:
 def preflight(target: Target) -> dict[str, str]:
     """Fail loudly before generating anything: a wrong key must never pass as a documented 401.
 
-    Gives each credential's organizationId.
+    Gives each credential's organizationId ("" for an account that answers the documented 402: over its caps,
+    its organization unknown; the run goes on and judges what it answers).
     """
     settings = target.settings
     account = {
@@ -295,7 +299,7 @@ def preflight(target: Target) -> dict[str, str]:
         )
         if auth
     }
-    if len(set(account.values())) > 1:
+    if len(set(account.values()) - {""}) > 1:
         raise PreflightError(f"--api-key and --basic belong to different organizations: {account}")
     if settings.other_api_key:
         # Whether it names another organization is the tenant-isolation property, not a preflight matter:

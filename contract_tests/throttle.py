@@ -173,10 +173,17 @@ class Budget:
         return min(timeout, left)
 
 
+PROVIDER_PAUSE = 0.5
+"""Seconds before a request that got a 502 (the payment provider failed) is sent again."""
+
+
 class Observer(Protocol):
     """Who sees every exchange of the run (the oracle): each answer, and each request left without one."""
 
-    def answered(self, request: requests.PreparedRequest, response: requests.Response) -> None: ...
+    def answered(
+        self, request: requests.PreparedRequest, response: requests.Response, *, transient: bool = False
+    ) -> None:
+        """``transient``: a documented 502 (the payment provider failed) that the session sends again."""
 
     def incomplete(self, request: requests.PreparedRequest, exc: IncompleteAnswer) -> BaseException: ...
 
@@ -198,11 +205,17 @@ class LimitedSession(requests.Session):
         self.budget = budget or Budget(None)
         self.observer: Observer | None = None
         self.broken: BaseException | None = None
+        # A 502 (the payment provider failed: documented, transient by nature) is judged, then the request is sent
+        # once more and that answer is the one the test gets; a second 502 is the answer. Off for the mock, whose
+        # 502 is asked for.
+        self.provider_retry = False
+        self.provider_retries = 0
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         kwargs["allow_redirects"] = False
         what = f"{request.method} {request.path_url.split('?')[0]}"
         attempt = 0
+        retried = False
         while True:
             if self.broken is not None:
                 raise copy.copy(self.broken)
@@ -223,9 +236,16 @@ class LimitedSession(requests.Session):
             delay = retry_after(response.status_code, response.headers)
             if delay is None:
                 self.limiter.answered()
+                transient = response.status_code == 502 and self.provider_retry and not retried
                 if self.observer is not None:
-                    self.observer.answered(request, response)
-                return response
+                    self.observer.answered(request, response, transient=transient)
+                if not transient:
+                    return response
+                response.close()
+                retried = True
+                self.provider_retries += 1
+                time.sleep(PROVIDER_PAUSE)
+                continue
             response.close()
             self.throttle.pause(delay, attempt, response.status_code, what)
             attempt += 1

@@ -91,6 +91,8 @@ VARIANTS = (
     "connection_close",
     "subscription_status_null",  # the nullable subscriptionStatus sent as null
     "usage_limits_exceeded",  # the other account is over its caps: its POST /billing answers the documented 402
+    "other_account_over_caps",  # the other account answers the documented 402 to everything, GET included
+    "provider_hiccup",  # the second POST /billing with a price: the documented 502 provider_error, once
     "media_type_415",  # a body of another media type: 415
     "updated_at_moves",  # updatedAt changes with each POST /billing
     "gzip",  # answers gzip-coded when the request accepts it
@@ -151,6 +153,7 @@ def create_faulty_app(fault: str | None = None, *, variant: str | None = None, t
     counter = itertools.count(1)
     bumps = itertools.count(1)
     requests_seen = itertools.count(1)
+    priced = itertools.count(1)  # POST /billing with a price
     media_type = "application/json; charset=utf-8" if "charset" in chosen else "application/json"
     first_tracking_id = f"trk-{uuid.uuid4().hex}"
 
@@ -266,6 +269,8 @@ def create_faulty_app(fault: str | None = None, *, variant: str | None = None, t
         account_id, scheme = account(request)
         if account_id is None:
             return refused(request)
+        if "other_account_over_caps" in chosen and account_id == "acct_beta":
+            return error(request, 402, "over_caps", "The organization has used up its caps for this cycle.")
         if fault == "other_account_sees_first" and account_id == "acct_beta" and posts.get("acct_alpha"):
             account_id = "acct_alpha"
         data = organization(account_id, scheme)
@@ -309,8 +314,12 @@ def create_faulty_app(fault: str | None = None, *, variant: str | None = None, t
             return failed
         if fault == "server_error" and not str(body["successUrl"]).startswith("http"):
             return error(request, 500, "crash", "Unhandled input.")
-        if "usage_limits_exceeded" in chosen and account_id == "acct_beta":
+        over_caps = {"usage_limits_exceeded", "other_account_over_caps"} & chosen
+        if over_caps and account_id == "acct_beta":
             return error(request, 402, "over_caps", "The organization has used up its caps for this cycle.")
+        if "provider_hiccup" in chosen and ("messagePriceId" in body or "budgetPriceId" in body):
+            if next(priced) == 2:
+                return error(request, 502, "provider_error", "The payment provider failed to process the request.")
         prices = {}
         for field, tier in (("messagePriceId", "message"), ("budgetPriceId", "budget")):
             if field in body:
