@@ -320,7 +320,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.section("contract violations")
         replay = f"--seed {settings.seed} with the same options replays it"
         if settings.report:
-            replay += f"; contract-tests replay {settings.report} sends the failing requests alone"
+            where = "" if settings.in_process else f" --base-url {redact_url(str(settings.base_url))}"
+            replay += f"; contract-tests replay {settings.report}{where} sends the failing requests alone"
         for line in output.failure_lines(recorder, replay):
             terminalreporter.write_line(line)
     exported = config.stash.get(EXPORTED_KEY, None)

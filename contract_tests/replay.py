@@ -1,15 +1,17 @@
 """``contract-tests replay REPORT.json``: the failing requests of a JSON report, sent again and judged again.
 
 Each failure of a report written by ``--report`` carries its request (:mod:`contract_tests.sent`).
-Replay sends exactly that request to ``--base-url`` (default: the report's target if it was a URL,
-else the mock in-process), through the run's bounded transport, and the run's oracle judges the
-answer (:func:`contract_tests.oracle.judging`): the check that failed says ``still failing`` or
-``fixed``. The suite's status properties (a 401 to a refused key, a 4xx to a request the document
+Replay sends exactly that request to ``--base-url`` (or ``CONTRACT_BASE_URL``; the mock in-process
+for a report of an in-process run: a URL read from the report is never sent credentials by itself),
+through the run's bounded transport, and the run's oracle judges the answer
+(:func:`contract_tests.oracle.judging`): the check that failed says ``still failing`` or ``fixed``;
+an answer that passes it but fails another check says ``now failing``.
+The suite's status properties (a 401 to a refused key, a 4xx to a request the document
 does not allow...) are judged on the status; a property across several requests (one organization
 all run long, tenant isolation) cannot be replayed alone and says so.
 
-Exit codes: 0 every failure fixed, 1 any still failing or not replayed, 2 a bad report, usage or
-connection error.
+Exit codes: 0 every failure fixed, 1 any still failing, now failing or not replayed, 2 a bad report,
+usage or connection error.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import requests
 
 from billing_contract.commands import CommandParser
+from billing_contract.excerpt import excerpt
 from billing_contract.verdict import Verdict
 
 from .document import DocumentError
@@ -60,7 +63,7 @@ def _parser() -> CommandParser:
         description="Send the failing requests of a JSON report (contract-tests --report) again and judge each "
         "answer with the same checks: still failing, or fixed. Credentials are not in the report: give them "
         "again (or as CONTRACT_* variables).",
-        epilog="Exit codes: 0 every failure fixed, 1 any still failing or not replayed, "
+        epilog="Exit codes: 0 every failure fixed, 1 any still failing, now failing or not replayed, "
         "2 a bad report, usage or connection error.",
     )
     parser.add_argument("report", metavar="REPORT.json", help="a JSON report written by contract-tests --report")
@@ -100,16 +103,22 @@ def read_report(path: Path) -> dict[str, Any]:
 
 
 def _settings(args: Any, report: dict[str, Any]) -> Any:
-    target = report.get("target")
-    base_url = args.base_url or (target if isinstance(target, str) and target.startswith("http") else None)
     flags = {
-        "contract_base_url": base_url,
+        "contract_base_url": args.base_url,
         "contract_api_key": args.api_key,
         "contract_basic": args.basic,
         "contract_other_api_key": args.other_api_key,
         "contract_timeout": args.timeout,
     }
-    return resolve(flags)
+    settings = resolve(flags)
+    target = report.get("target")
+    if settings.in_process and isinstance(target, str) and target.startswith("http"):
+        # A URL read from a file is not sent the user's credentials unasked.
+        raise UsageError(
+            f"the report was made against {excerpt(redact_url(target), 200)}: say where to send its requests "
+            "with --base-url URL"
+        )
+    return settings
 
 
 def one_answer_decides(check: str, verdict: Verdict) -> bool:
@@ -150,7 +159,8 @@ class Replayer:
         return response, {finding.check: finding.title for finding in self.oracle.take()}
 
     def replay(self, check: str, sent: Sent) -> tuple[str, str]:
-        """``still failing``, ``fixed`` or ``not replayed``, and what to say of it."""
+        """``still failing``, ``now failing`` (passes, another check fails), ``fixed`` or ``not replayed``, and
+        what to say of it."""
         if not one_answer_decides(check, self.oracle.verdict):
             return "not replayed", "a property across several requests; the whole run replays it"
         rule = STATUS_RULES.get(check)
@@ -167,8 +177,9 @@ class Replayer:
                 failed[check] = f"expected {rule[1]}, got {response.status_code}"
         if check in failed:
             return "still failing", failed[check]
-        others = ", ".join(sorted(failed))
-        return "fixed", f"the answer now fails {others}" if others else ""
+        if failed:
+            return "now failing", f"passes {check}, but the answer fails {', '.join(sorted(failed))}"
+        return "fixed", ""
 
 
 def replay_one(check: str, request: dict[str, Any], *, base_url: str | None = None) -> tuple[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,10 @@ def test_a_fault_replayed_still_fails_and_against_the_fixed_app_is_fixed(
     failures = json.loads(text)["failures"]
     refused = [f for f in failures if f["check"] == "credentials_refused_with_401"]
     assert refused and all(f["request"]["credential"] not in ("api-key", "basic", "none") for f in refused)
-    capsys.readouterr()
+    # each failure block says how to replay it, against the run's target
+    assert f"contract-tests replay {report} --base-url {faulty} sends the failing requests" in capsys.readouterr().out
 
-    assert main(["replay", str(report), *CREDENTIALS]) == VIOLATIONS  # the report's target: the fault
+    assert main(["replay", str(report), "--base-url", faulty, *CREDENTIALS]) == VIOLATIONS
     out = capsys.readouterr().out
     assert f"against {faulty}" in out
     assert "still failing  GET /account/organization :: credentials_refused_with_401: expected 401, got 403" in out
@@ -67,9 +69,40 @@ def test_a_fault_that_shows_on_a_second_answer_is_sent_twice(
     faulty, fixed = serve(create_faulty_app("reused_tracking_id")), serve(create_faulty_app())
     failure = _failure("tracking_id_unique", "api-key: cut short by one character")
     report = _report(tmp_path, failure, target=faulty)
-    assert main(["replay", str(report), *CREDENTIALS]) == VIOLATIONS
+    assert main(["replay", str(report), "--base-url", faulty, *CREDENTIALS]) == VIOLATIONS
     assert "still failing  GET /account/organization :: tracking_id_unique: trackingId" in capsys.readouterr().out
     assert main(["replay", str(report), "--base-url", fixed, *CREDENTIALS]) == OK
+
+
+def test_a_url_read_from_the_report_is_never_sent_the_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.3)
+    with listener:
+        target = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        monkeypatch.setenv("CONTRACT_API_KEY", "sk_live_alpha")
+        assert main(["replay", str(_report(tmp_path, _failure("status_200", "api-key"), target=target))]) == ERROR
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing was sent there
+    err = capsys.readouterr().err
+    said = f"the report was made against '{target}': say where to send its requests with --base-url URL"
+    assert err == f"contract-tests replay: {said}\n"
+
+
+@pytest.mark.socket
+def test_an_answer_that_passes_the_check_but_fails_another_is_not_fixed(
+    serve: Any,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = serve(create_faulty_app("basic_wrong_type"))  # 200 to basic credentials, allowOverage a string
+    report = _report(tmp_path, _failure("status_200", "basic"), target=broken)
+    assert main(["replay", str(report), "--base-url", broken, *CREDENTIALS]) == VIOLATIONS
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("now failing    GET /account/organization :: status_200: passes status_200, but the ")
+    assert "response_schema_conformance" in out[1]
+    assert out[2] == "1 of 1 not fixed"
 
 
 def test_the_in_process_mock_is_the_target_of_an_in_process_report(
@@ -126,12 +159,13 @@ def test_a_report_too_large_or_not_a_file_is_refused(tmp_path: Path, capsys: pyt
 
 def test_a_credential_the_report_needs_must_be_given(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = _report(tmp_path, _failure("status_200", "other-api-key"), target="http://127.0.0.1:9")
-    assert main(["replay", str(report), "--api-key", "sk_live_alpha"]) == ERROR
+    assert main(["replay", str(report), "--base-url", "http://127.0.0.1:9", "--api-key", "sk_live_alpha"]) == ERROR
     assert "give --other-api-key" in capsys.readouterr().err
 
 
 def test_an_unreachable_target_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = _report(tmp_path, _failure("status_200", "api-key"), target="http://127.0.0.1:9")
-    assert main(["replay", str(report), "--api-key", "sk_live_alpha", "--timeout", "2"]) == ERROR
+    options = ["--base-url", "http://127.0.0.1:9", "--api-key", "sk_live_alpha", "--timeout", "2"]
+    assert main(["replay", str(report), *options]) == ERROR
     err = capsys.readouterr().err
     assert err.startswith("contract-tests replay: cannot reach http://127.0.0.1:9: ") and err.count("\n") == 1
