@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
+from .document import BadReference, follow
+
 __all__ = ["REQUEST", "RESPONSE", "SCHEMA_RULES", "Change", "CompatError", "Walk", "child"]
 
 REQUEST, RESPONSE = "request", "response"
@@ -169,20 +171,10 @@ class Walk:
 
     def resolve(self, node: Any, which: int) -> Any:
         """``node`` with its local ``$ref`` followed (in the old document: 0, the new: 1)."""
-        for _ in range(MAX_DEPTH):
-            if not isinstance(node, dict) or "$ref" not in node:
-                return node
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#"):
-                raise CompatError(f"the reference {str(ref)[:80]!r} is not local to the document (#/...)")
-            target: Any = self.documents[which]
-            for part in ref[1:].split("/")[1:]:
-                part = part.replace("~1", "/").replace("~0", "~")
-                if not isinstance(target, dict) or part not in target:
-                    raise CompatError(f"the reference {ref[:80]!r} names nothing in the document")
-                target = target[part]
-            node = target
-        raise CompatError(f"references chain more than {MAX_DEPTH} times")
+        try:
+            return follow(self.documents[which], node)
+        except BadReference as exc:
+            raise CompatError(str(exc)) from None
 
     def compare(self, old: Any, new: Any, path: str, side: str, stack: tuple[tuple[int, int], ...] = ()) -> None:
         """Every change from the schema ``old`` to ``new`` at ``path``, read as ``side`` sends it."""

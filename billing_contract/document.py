@@ -10,10 +10,40 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["METHODS", "MOCK_ONLY_BODIES", "Document"]
+__all__ = ["MAX_REFERENCES", "METHODS", "MOCK_ONLY_BODIES", "BadReference", "Document", "follow", "pointed"]
 
 MOCK_ONLY_BODIES = ("401", "500")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+MAX_REFERENCES = 64
+"""The longest chain of ``$ref`` followed from one node: past it, a cycle or a hostile document."""
+
+
+class BadReference(ValueError):
+    """A ``$ref`` that is not local (``#/...``), names nothing, or chains past :data:`MAX_REFERENCES`."""
+
+
+def pointed(root: Any, ref: str) -> Any:
+    """The node the local reference ``ref`` (``#/components/schemas/A``, JSON Pointer escapes read) names, or
+    None."""
+    node = root
+    for part in ref.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def follow(root: Any, node: Any) -> Any:
+    """``node`` with its chain of local ``$ref`` followed in the document ``root``. Raises :class:`BadReference`."""
+    for _ in range(MAX_REFERENCES):
+        if not isinstance(node, dict) or "$ref" not in node:
+            return node
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            raise BadReference(f"the reference {str(ref)[:80]!r} is not local to the document (#/...)")
+        node = pointed(root, ref)
+        if node is None:
+            raise BadReference(f"the reference {ref[:80]!r} names nothing in the document")
+    raise BadReference(f"references chain more than {MAX_REFERENCES} times")
 
 
 class Document:
@@ -44,12 +74,7 @@ class Document:
         }
 
     def _resolve(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.raw
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            node = target
-        return node
+        return follow(self.raw, node)
 
 
 def _without_mock_bodies(raw: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from .document import METHODS
+from .document import METHODS, pointed
 from .media import is_json, media_type
 
 __all__ = ["STANDARD_HEADERS", "Fact", "Undocumented", "json_type", "pointer_to"]
@@ -68,14 +68,6 @@ def pointer_to(*parts: str) -> str:
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-def _at(root: Any, pointer: str) -> Any:
-    node = root
-    for part in pointer.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
 class Undocumented:
     """The document's responses per operation, read once; :meth:`facts` of one answer."""
 
@@ -94,7 +86,7 @@ class Undocumented:
             ref = node.get("$ref") if isinstance(node, dict) else None
             if not isinstance(ref, str) or not ref.startswith("#/"):
                 break
-            node, where = _at(self.raw, ref[1:]), ref[1:]
+            node, where = pointed(self.raw, ref), ref[1:]
         return node, where
 
     def response(self, method: str, path: str, status: int) -> tuple[dict[str, Any], str] | None:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from billing_contract import bounded_yaml
-from billing_contract.document import METHODS, MOCK_ONLY_BODIES, Document
+from billing_contract.document import METHODS, MOCK_ONLY_BODIES, BadReference, Document
 
 from .options import redact_url
 from .transport import Exchanger, IncompleteAnswer, Unreachable
@@ -88,6 +88,10 @@ def _parsed(text: str, source: str) -> dict[str, Any]:
         raise DocumentError(f"--spec {source} is not YAML or JSON: {str(exc)[:300]}") from None
     if not isinstance(raw, dict) or "openapi" not in raw or not isinstance(raw.get("paths"), dict):
         raise DocumentError(f"--spec {source} is not an OpenAPI 3 document")
+    try:
+        Document(raw, mock=True).operations()  # every operation's answers reachable: no $ref cycle, none dangling
+    except BadReference as exc:
+        raise DocumentError(f"--spec {source}: {exc}") from None
     return raw
 
 

@@ -164,6 +164,27 @@ def test_a_spec_that_cannot_be_read_stops_with_exit_2(spec: str, capsys: pytest.
     assert "--spec" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("#/components/responses/Loop", "references chain more than 64 times"),  # a cycle: once it hung the run
+        ("#/components/responses/Nowhere", "names nothing in the document"),
+        ("https://example.com/openapi.yaml#/x", "is not local to the document"),
+    ],
+)
+def test_a_spec_whose_references_go_nowhere_stops_with_exit_2(
+    target: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    raw["paths"]["/account/organization"]["get"]["responses"]["402"] = {"$ref": target}
+    raw["components"]["responses"]["Loop"] = {"$ref": "#/components/responses/Loop"}
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    assert main([*TARGET_OPTIONS, "--spec", str(spec)], app=create_faulty_app()) == ERROR
+    out = capsys.readouterr().out
+    assert f"contract-tests: --spec {spec}: " in out and said in out
+
+
 def _curls(out: str, check: str) -> list[str]:
     """The curl line of each block of ``check``."""
     lines = out.splitlines()
