@@ -81,6 +81,14 @@ def case_finding(
     return Finding(operation, name, said, shown.describe(expectation(name, said)), request)
 
 
+def _sent(request: requests.PreparedRequest) -> tuple[bytes | None, dict[str, str]]:
+    """The body of ``request`` as bytes (None without one) and its headers by lower-case name."""
+    body = request.body.encode() if isinstance(request.body, str) else request.body
+    return (body if isinstance(body, bytes) else None), {
+        name.lower(): str(value) for name, value in request.headers.items()
+    }
+
+
 def _parsed(body: bytes | None, kind: str) -> Any:
     if not body or not is_json(kind):
         return None
@@ -128,14 +136,12 @@ class Oracle:
         method = str(request.method)
         path = self.target.path(str(request.url))
         operation = self.operation(method, path)
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        body = body if isinstance(body, bytes) else None
-        headers = {name.lower(): str(value) for name, value in request.headers.items()}
+        body, headers = _sent(request)
         self.recorder.sent(operation, response.status_code, request_digest(method, str(request.url), body, headers))
         if self.progress is not None:
             self.progress.tick(operation)
         judged: list[str] = []
-        violations = self._judge(request, response, judged.append)
+        violations = self._judge(method, path, body, headers, response, judged.append)
         if self.drift is not None:
             headers_seen = [(name.lower(), str(value)) for name, value in response.raw.headers.items()]
             hidden = self.target.secrets()
@@ -162,14 +168,17 @@ class Oracle:
             self.pending.append(finding)
 
     def _judge(
-        self, request: requests.PreparedRequest, response: requests.Response, judged: Callable[[str], None] | None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        response: requests.Response,
+        judged: Callable[[str], None] | None,
     ) -> list[Violation]:
-        headers = {name.lower(): str(value) for name, value in request.headers.items()}
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        body = body if isinstance(body, bytes) else None
         return self.verdict.judge(
-            str(request.method),
-            self.target.path(str(request.url)),
+            method,
+            path,
             headers,
             _parsed(body, media_type(headers.get("content-type"))[0]),
             response.status_code,
@@ -195,7 +204,9 @@ class Oracle:
             return None
         finally:
             session.observer = observer
-        return {violation.check for violation in self._judge(request, response, None)}
+        body, headers = _sent(request)
+        path = self.target.path(str(request.url))
+        return {violation.check for violation in self._judge(str(request.method), path, body, headers, response, None)}
 
     def _across_the_run(self, account: str, operation: str, response: requests.Response) -> list[Violation]:
         """What one account's answers must share across the whole run, whichever test sent them and with which
