@@ -200,14 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return OK if exc.code == 0 else ERROR
     try:
         report = read_report(Path(args.report))
+        if not report["failures"]:
+            print(f"contract-tests replay: nothing to replay: {args.report} records no failure")
+            return OK
         settings = _settings(args, report)
     except (ReportError, UsageError) as exc:
         print(f"contract-tests replay: {exc}", file=sys.stderr)
         return ERROR
     failures = report["failures"]
-    if not failures:
-        print(f"contract-tests replay: nothing to replay: {args.report} records no failure")
-        return OK
     where = redact_url(settings.base_url) if settings.base_url else "the mock, in-process"
     try:
         replayer = Replayer(settings)

@@ -125,6 +125,9 @@ def test_the_in_process_mock_is_the_target_of_an_in_process_report(
 def test_a_report_without_failures_has_nothing_to_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(_report(tmp_path))]) == OK
     assert "nothing to replay" in capsys.readouterr().out
+    # a clean run against a deployment: nothing to send, so no --base-url to ask for
+    assert main(["replay", str(_report(tmp_path, target="https://staging.example.com"))]) == OK
+    assert "nothing to replay" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
